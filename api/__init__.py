@@ -1,0 +1,1 @@
+"""The REST API (FastAPI) over the case database: calls, cases, dossiers, Open311."""

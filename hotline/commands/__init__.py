@@ -1,0 +1,1 @@
+"""Sub-commands of `hotline`; each module is discovered by `hotline.cli`."""

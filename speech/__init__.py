@@ -1,0 +1,1 @@
+"""Vietnamese speech: text normalisation, numbers, intent routing, recognition and synthesis."""
