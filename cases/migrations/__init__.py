@@ -1,0 +1,1 @@
+"""Alembic migrations of the hotline's own store (run with `cases.db.upgrade`)."""

@@ -1,0 +1,1 @@
+"""Migration scripts, oldest first (revision ids are short and ordered by hand)."""
