@@ -86,6 +86,7 @@ class Settings(BaseSettings):
     asr_engine: str = "whisper"  # "whisper" or "vosk"
     whisper_model_dir: Path | None = None  # default: the packaged Whisper base, joined in cache
     vosk_model_dir: Path | None = None
+    models_dir: Path = Path.home() / ".cache" / "hotline" / "models"  # joined/fetched models
     speech_workers: int = 0  # 0 = number of cores
 
     @model_validator(mode="after")
