@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     api_port: int = 8080
     api_secret: str = DEV_API_SECRET
     token_ttl_s: int = Field(default=8 * 3600, gt=0)
+    recordings_dir: Path | None = None  # default: state_dir / "recordings" (Asterisk writes)
 
     # --- e-service directory (cases.dossiers) -------------------------------------------------
     dossier_source: str = "sql"  # "sql" or "http"
