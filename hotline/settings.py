@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     menu_file: str = "menu.yaml"
     transfer_after_failures: bool = False
     digit_timeout_ms: int = Field(default=5000, ge=500)
+    record_max_s: int = Field(default=120, ge=5, le=600)  # longest complaint recording
 
     # --- databases (cases) --------------------------------------------------------------------
     database_url: str = ""  # default: sqlite:///state_dir/hotline.db

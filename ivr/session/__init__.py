@@ -1,0 +1,80 @@
+"""The call-session state machine (pure): `CallSession.step(event) -> list[Command]`.
+
+The runner (`ivr.runner`) executes the commands over AsyncAGI and feeds the results back as
+events; tests drive whole calls with no event loop.
+"""
+
+from __future__ import annotations
+
+from ivr.session.errors import IllegalEventError, SessionError
+from ivr.session.machine import CallSession, SessionConfig, State
+from ivr.session.messages import (
+    AWAITING,
+    AgentConnected,
+    CallAnswered,
+    CallerHungUp,
+    CallResumed,
+    Command,
+    CreateCase,
+    Date,
+    DigitPressed,
+    Digits,
+    DigitTimeout,
+    Event,
+    Hangup,
+    LookupCase,
+    LookupDossier,
+    Mark,
+    Number,
+    Play,
+    PlaybackFinished,
+    Record,
+    RecordingFinished,
+    Request,
+    Say,
+    Segment,
+    ServiceReplied,
+    ShutdownRequested,
+    Text,
+    Transfer,
+    TransferEnded,
+    WaitDigit,
+)
+
+__all__ = [
+    "AWAITING",
+    "AgentConnected",
+    "CallAnswered",
+    "CallResumed",
+    "CallSession",
+    "CallerHungUp",
+    "Command",
+    "CreateCase",
+    "Date",
+    "DigitPressed",
+    "DigitTimeout",
+    "Digits",
+    "Event",
+    "Hangup",
+    "IllegalEventError",
+    "LookupCase",
+    "LookupDossier",
+    "Mark",
+    "Number",
+    "Play",
+    "PlaybackFinished",
+    "Record",
+    "RecordingFinished",
+    "Request",
+    "Say",
+    "Segment",
+    "ServiceReplied",
+    "SessionConfig",
+    "SessionError",
+    "ShutdownRequested",
+    "State",
+    "Text",
+    "Transfer",
+    "TransferEnded",
+    "WaitDigit",
+]

@@ -1,0 +1,518 @@
+"""The call-session state machine: everything that moves a call from one state to the next.
+
+Everything that affects the session's state lives in this file: the `State` enum, the
+transition table `_TRANSITIONS` (state -> event type -> handler) and the handlers. `step(event)`
+looks the handler up, raises `IllegalEventError` naming the state when there is none, and
+returns the commands for the runner. Every change of state goes through `_set_state()`, which
+logs ``old -> new``.
+
+Strategy: a node is entered by queueing its audio (prompts, read-backs) and a continuation
+(`_Then`: wait for a key, record, ask a service, transfer, go to a node, hang up). Audio is
+handed out one item at a time, so a key that interrupts a prompt drops the rest of the queue.
+Silence is counted from the elapsed time the runner reports (`DigitTimeout.elapsed_ms`), never
+from a clock; a node's failures (no input, no match) are counted per visit.
+
+No asyncio, sockets, files or clocks here: a whole call runs in a unit test by feeding events.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from ivr.flows.model import (
+    KEYS,
+    Action,
+    ActionNode,
+    CollectNode,
+    Flow,
+    HangupNode,
+    MenuNode,
+    PlayNode,
+    RecordNode,
+    SayNode,
+    SlotRef,
+    SlotValue,
+    TransferNode,
+)
+from ivr.ports import Outcome, StepKind
+from ivr.session.errors import IllegalEventError, SessionError
+from ivr.session.messages import (
+    AgentConnected,
+    CallAnswered,
+    CallerHungUp,
+    CallResumed,
+    Command,
+    CreateCase,
+    Date,
+    DigitPressed,
+    Digits,
+    DigitTimeout,
+    Event,
+    Hangup,
+    LookupCase,
+    LookupDossier,
+    Mark,
+    Number,
+    Play,
+    PlaybackFinished,
+    Record,
+    RecordingFinished,
+    Say,
+    Segment,
+    ServiceReplied,
+    ShutdownRequested,
+    Text,
+    Transfer,
+    TransferEnded,
+    WaitDigit,
+)
+
+log = logging.getLogger(__name__)
+
+DIGITS = "0123456789"
+
+
+class State(StrEnum):
+    IDLE = "idle"  # created, call not yet handed over
+    PLAYING = "playing"  # a prompt or read-back is playing
+    WAITING_DIGIT = "waiting_digit"  # listening for a key
+    RECORDING = "recording"
+    REQUESTING = "requesting"  # waiting for a service (dossier, case)
+    TRANSFERRING = "transferring"  # in the agents' queue / with an agent
+    ENDED = "ended"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionConfig:
+    """Knobs from settings that the flow file leaves open."""
+
+    digit_timeout_ms: int = 5000
+    record_max_s: int = 120
+    agent_queue: str = "hotline-agents"
+    transfer_after_failures: bool = False
+
+
+class _Then(StrEnum):
+    """What happens when the queued audio has played."""
+
+    WAIT_KEY = "wait_key"
+    RECORD = "record"
+    REQUEST = "request"
+    TRANSFER = "transfer"
+    GOTO = "goto"
+    HANGUP = "hangup"
+
+
+Audio = Play | Say
+
+
+class CallSession:
+    """One call walking through a `Flow`. Feed events with `step()`; execute what it returns."""
+
+    def __init__(self, flow: Flow, call_id: str, config: SessionConfig | None = None) -> None:
+        self.flow = flow
+        self.call_id = call_id
+        self.config = config or SessionConfig()
+        self.state = State.IDLE
+        self.node_id = ""
+        self.slots: dict[str, SlotValue] = {}
+        self.outcome: Outcome | None = None
+        self.end_reason = ""
+        self.agent_answered = False
+        # per node visit
+        self._audio: deque[Audio] = deque()
+        self._then = _Then.GOTO
+        self._goto = ""
+        self._failures = 0
+        self._silence_ms = 0
+        self._buffer = ""
+        self._recordings = 0
+        self._failure_transferred = False
+        self._hangup_outcome = Outcome.COMPLETED
+        self._hangup_reason = ""
+
+    # --- public -----------------------------------------------------------------------------
+
+    @property
+    def ended(self) -> bool:
+        return self.state is State.ENDED
+
+    def outcome_if_caller_hangs_up(self) -> Outcome:
+        """What the record says when the channel disappears now."""
+        if self.outcome is not None:
+            return self.outcome
+        if self.agent_answered:
+            return Outcome.TRANSFERRED
+        return Outcome.ABANDONED
+
+    def step(self, event: Event) -> list[Command]:
+        handler = _TRANSITIONS[self.state].get(type(event))
+        if handler is None:
+            raise IllegalEventError(self.call_id, self.state.value, event, self.node_id)
+        commands: list[Command] = handler(self, event)
+        return commands
+
+    # --- state and nodes --------------------------------------------------------------------
+
+    def _set_state(self, new: State) -> None:
+        if new is not self.state:
+            log.debug("call %s: %s -> %s (node %s)", self.call_id, self.state, new, self.node_id)
+            self.state = new
+
+    def _enter(
+        self, node_id: str, key: str | None = None, preface: tuple[Audio, ...] = ()
+    ) -> list[Command]:
+        """Enter a node; `key` is a key typed ahead during the previous prompt, `preface` audio
+        played before the node's own (an apology)."""
+        node = self.flow.nodes[node_id]
+        self.node_id = node_id
+        self._audio.clear()
+        self._failures = 0
+        self._silence_ms = 0
+        self._buffer = ""
+        out: list[Command] = [Mark(StepKind.NODE, node=node_id)]
+        match node:
+            case PlayNode():
+                keys = KEYS if node.interruptible else ""
+                self._queue([Play(p, keys) for p in node.prompts], _Then.GOTO, node.next)
+            case MenuNode():
+                if key is not None:
+                    return out + self._menu_key(node, key)
+                self._queue([Play(node.prompt, KEYS)], _Then.WAIT_KEY)
+            case CollectNode():
+                if key is not None:
+                    return out + self._collect_key(node, key)
+                self._queue([Play(node.prompt, KEYS)], _Then.WAIT_KEY)
+            case RecordNode():
+                self._queue([Play(node.prompt)], _Then.RECORD)
+            case ActionNode():
+                return out + self._request(node)
+            case SayNode():
+                segments = self._render(node.readback)
+                self._queue([Say(segments)] if segments else [], _Then.GOTO, node.next)
+            case TransferNode():
+                self._queue([Play(node.prompt)] if node.prompt else [], _Then.TRANSFER)
+            case HangupNode():
+                self._hangup_outcome, self._hangup_reason = Outcome.COMPLETED, f"flow {node_id}"
+                self._queue([Play(node.prompt)] if node.prompt else [], _Then.HANGUP)
+        self._audio.extendleft(reversed(preface))
+        return out + self._continue()
+
+    def _queue(self, audio: list[Audio], then: _Then, goto: str = "") -> None:
+        self._audio.extend(audio)
+        self._then = then
+        self._goto = goto
+
+    def _continue(self) -> list[Command]:
+        """Hand out the next audio item, or do what comes after the audio."""
+        if self._audio:
+            item = self._audio.popleft()
+            self._set_state(State.PLAYING)
+            return [item]  # the runner records each prompt it plays
+        node = self.flow.nodes[self.node_id]
+        match self._then:
+            case _Then.GOTO:
+                return self._enter(self._goto)
+            case _Then.WAIT_KEY:
+                return self._wait(node)
+            case _Then.RECORD:
+                assert isinstance(node, RecordNode)
+                self._recordings += 1
+                self._set_state(State.RECORDING)
+                return [
+                    Record(
+                        name=f"{_safe(self.call_id)}-{node.id}-{self._recordings}",
+                        max_s=node.max_s or self.config.record_max_s,
+                        silence_s=node.silence_s,
+                        beep=node.beep,
+                        escape=node.escape,
+                    )
+                ]
+            case _Then.TRANSFER:
+                assert isinstance(node, TransferNode)
+                queue = node.queue or self.config.agent_queue
+                self._set_state(State.TRANSFERRING)
+                return [
+                    Mark(StepKind.TRANSFER, node=node.id, detail={"queue": queue}),
+                    Transfer(queue=queue, timeout_s=node.timeout_s),
+                ]
+            case _Then.HANGUP:
+                self.outcome = self._hangup_outcome
+                self.end_reason = self._hangup_reason
+                self._set_state(State.ENDED)
+                return [Hangup(self._hangup_outcome, self._hangup_reason)]
+            case _Then.REQUEST:  # pragma: no cover - requests are issued directly
+                raise SessionError(f"call {self.call_id}: nothing queued at {self.node_id!r}")
+
+    def _wait(self, node: Any) -> list[Command]:
+        timeout = getattr(node, "timeout_ms", None) or self.config.digit_timeout_ms
+        self._set_state(State.WAITING_DIGIT)
+        return [WaitDigit(max(timeout - self._silence_ms, 1))]
+
+    # --- menus and digit collection ----------------------------------------------------------
+
+    def _menu_key(self, node: MenuNode, key: str) -> list[Command]:
+        choice = node.choices.get(key)
+        if choice is None:
+            mark = Mark(StepKind.NO_MATCH, node=node.id, digits=key)
+            return [mark, *self._fail(node, node.no_match)]
+        self.slots.update(choice.sets)
+        detail = dict(choice.sets)
+        return [
+            Mark(StepKind.DIGITS, node=node.id, digits=key, detail=detail),
+            *self._enter(choice.target),
+        ]
+
+    def _collect_key(self, node: CollectNode, key: str) -> list[Command]:
+        if key == node.terminator:
+            return self._collect_done(node)
+        if key in DIGITS:
+            self._buffer += key
+            self._silence_ms = 0
+            if len(self._buffer) >= node.max_digits:
+                return self._collect_done(node)
+        # '*' and other keys are ignored while typing a code.
+        return self._wait(node)
+
+    def _collect_done(self, node: CollectNode) -> list[Command]:
+        digits, self._buffer = self._buffer, ""
+        if len(digits) < node.min_digits:
+            mark = Mark(StepKind.NO_INPUT if not digits else StepKind.NO_MATCH, node.id, "", digits)
+            return [mark, *self._fail(node, node.no_input)]
+        self.slots[node.slot] = digits
+        return [Mark(StepKind.DIGITS, node=node.id, digits=digits), *self._enter(node.next)]
+
+    def _fail(self, node: MenuNode | CollectNode, apology: str | None) -> list[Command]:
+        """Count a failure; re-prompt (`retries` times), then leave by on_failure."""
+        self._failures += 1
+        self._silence_ms = 0
+        if self._failures > node.retries:
+            target = node.on_failure
+            # Transfer after failures once per call: a caller who stays silent after a busy
+            # queue would otherwise loop menu -> queue -> menu for ever.
+            if (
+                self.config.transfer_after_failures
+                and self.flow.failure_transfer
+                and not self._failure_transferred
+            ):
+                target = self.flow.failure_transfer
+                self._failure_transferred = True
+            detail = {"failures": str(self._failures), "to": target}
+            return [Mark(StepKind.NOTE, node=node.id, detail=detail), *self._enter(target)]
+        audio: list[Audio] = [Play(apology, KEYS)] if apology else []
+        self._queue([*audio, Play(node.prompt, KEYS)], _Then.WAIT_KEY)
+        return self._continue()
+
+    # --- services ---------------------------------------------------------------------------
+
+    def _request(self, node: ActionNode) -> list[Command]:
+        command: Command
+        try:
+            match node.action:
+                case Action.LOOKUP_DOSSIER:
+                    command = LookupDossier(code=str(self.slots["dossier_code"]))
+                case Action.LOOKUP_CASE:
+                    command = LookupCase(reference=str(self.slots["case_code"]))
+                case Action.CREATE_CASE:
+                    command = CreateCase(
+                        category=str(self.slots["category"]),
+                        recording=str(self.slots["recording"]),
+                    )
+        except KeyError as exc:
+            raise SessionError(
+                f"call {self.call_id}: action {node.action} at node {node.id!r} needs slot "
+                f"{exc.args[0]!r}, which this call has not filled"
+            ) from exc
+        self._set_state(State.REQUESTING)
+        return [command]
+
+    def _render(self, readback_id: str) -> tuple[Segment, ...]:
+        out: list[Segment] = []
+        for line in self.flow.readbacks[readback_id].lines:
+            if line.when is not None and not self.slots.get(line.when):
+                continue
+            refs = [p for p in line.parts if isinstance(p, SlotRef)]
+            if any(self.slots.get(r.slot) in (None, "") for r in refs):
+                continue
+            if out:
+                out.append(Text(" "))
+            for part in line.parts:
+                out.append(Text(part) if isinstance(part, str) else _segment(part, self.slots))
+        return tuple(_merge_text(out))
+
+    # --- handlers (the transition table's cells) ---------------------------------------------
+
+    def _on_answered(self, event: CallAnswered) -> list[Command]:
+        return self._enter(self.flow.start)
+
+    def _on_resumed(self, event: CallResumed) -> list[Command]:
+        mark = Mark(StepKind.NOTE, node=self.node_id, detail={"event": "resumed"})
+        return [mark, *self._enter(self.flow.main, preface=(Play("reconnect_apology"),))]
+
+    def _on_playback_finished(self, event: PlaybackFinished) -> list[Command]:
+        return self._continue()
+
+    def _on_key_during_playback(self, event: DigitPressed) -> list[Command]:
+        node = self.flow.nodes[self.node_id]
+        self._audio.clear()
+        match node:
+            case MenuNode():
+                return self._menu_key(node, event.digit)
+            case CollectNode():
+                return self._collect_key(node, event.digit)
+            case PlayNode():  # typed ahead: give the key to the next node
+                return self._enter(node.next, key=event.digit)
+            case _:
+                raise IllegalEventError(self.call_id, self.state.value, event, self.node_id)
+
+    def _on_key(self, event: DigitPressed) -> list[Command]:
+        node = self.flow.nodes[self.node_id]
+        if isinstance(node, MenuNode):
+            return self._menu_key(node, event.digit)
+        if isinstance(node, CollectNode):
+            return self._collect_key(node, event.digit)
+        raise IllegalEventError(self.call_id, self.state.value, event, self.node_id)
+
+    def _on_digit_timeout(self, event: DigitTimeout) -> list[Command]:
+        node = self.flow.nodes[self.node_id]
+        if not isinstance(node, MenuNode | CollectNode):
+            raise IllegalEventError(self.call_id, self.state.value, event, self.node_id)
+        self._silence_ms += max(event.elapsed_ms, 0)
+        timeout = node.timeout_ms or self.config.digit_timeout_ms
+        if self._silence_ms < timeout:
+            return self._wait(node)
+        if isinstance(node, CollectNode) and self._buffer:
+            return self._collect_done(node)  # the caller forgot '#'
+        mark = Mark(StepKind.NO_INPUT, node=node.id, detail={"silence_ms": str(self._silence_ms)})
+        return [mark, *self._fail(node, node.no_input)]
+
+    def _on_recording_finished(self, event: RecordingFinished) -> list[Command]:
+        node = self.flow.nodes[self.node_id]
+        assert isinstance(node, RecordNode)
+        detail = {"name": event.name, "duration_ms": str(event.duration_ms)}
+        mark = Mark(StepKind.RECORDING, node=node.id, detail=detail)
+        if event.duration_ms < node.min_ms:
+            return [mark, *self._enter(node.on_empty)]
+        self.slots[node.slot] = event.name
+        return [mark, *self._enter(node.next)]
+
+    def _on_service_replied(self, event: ServiceReplied) -> list[Command]:
+        node = self.flow.nodes[self.node_id]
+        assert isinstance(node, ActionNode)
+        target = node.outcomes.get(event.outcome)
+        if target is None:
+            raise SessionError(
+                f"call {self.call_id}: action {node.action} at node {node.id!r} has no outcome "
+                f"{event.outcome!r}"
+            )
+        self.slots.update(event.values)
+        kind = StepKind.LOOKUP if node.action is Action.LOOKUP_DOSSIER else StepKind.CASE
+        detail = {"action": node.action.value, "outcome": event.outcome.value}
+        detail.update({k: str(v) for k, v in event.values.items() if k.endswith("reference")})
+        return [Mark(kind, node=node.id, detail=detail), *self._enter(target)]
+
+    def _on_agent_connected(self, event: AgentConnected) -> list[Command]:
+        self.agent_answered = True
+        return [Mark(StepKind.TRANSFER, node=self.node_id, detail={"agent": event.agent})]
+
+    def _on_transfer_ended(self, event: TransferEnded) -> list[Command]:
+        node = self.flow.nodes[self.node_id]
+        assert isinstance(node, TransferNode)
+        if event.answered or self.agent_answered:
+            self.agent_answered = True
+            self.outcome = Outcome.TRANSFERRED
+            self.end_reason = "agent finished"
+            self._set_state(State.ENDED)
+            return [Hangup(Outcome.TRANSFERRED, "agent finished")]
+        mark = Mark(StepKind.NOTE, node=node.id, detail={"queue": "timeout"})
+        return [mark, *self._enter(node.on_timeout)]
+
+    def _on_hung_up(self, event: CallerHungUp) -> list[Command]:
+        if self.state is State.ENDED:
+            return []
+        self.outcome = self.outcome_if_caller_hangs_up()
+        self.end_reason = event.cause or "caller hung up"
+        self._audio.clear()
+        self._set_state(State.ENDED)
+        return []
+
+    def _on_shutdown(self, event: ShutdownRequested) -> list[Command]:
+        self._audio.clear()
+        self._hangup_outcome, self._hangup_reason = Outcome.COMPLETED, "controller shutdown"
+        self._queue([Play("shutdown_goodbye")], _Then.HANGUP)
+        mark = Mark(StepKind.NOTE, node=self.node_id, detail={"event": "shutdown"})
+        return [mark, *self._continue()]
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _safe(call_id: str) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in call_id)
+
+
+def _segment(ref: SlotRef, slots: Mapping[str, SlotValue]) -> Segment:
+    value = slots[ref.slot]
+    if ref.fmt == "digits":
+        return Digits(str(value))
+    if ref.fmt == "number" and isinstance(value, int) and not isinstance(value, bool):
+        return Number(value)
+    if ref.fmt == "date" and isinstance(value, date):
+        return Date(value)
+    return Text(str(value))
+
+
+def _merge_text(segments: list[Segment]) -> list[Segment]:
+    merged: list[Segment] = []
+    for seg in segments:
+        if isinstance(seg, Text) and merged and isinstance(merged[-1], Text):
+            merged[-1] = Text(merged[-1].text + seg.text)
+        else:
+            merged.append(seg)
+    return merged
+
+
+# --- the transition table: state -> event type -> handler ------------------------------------
+
+_Handler = Callable[[CallSession, Any], list[Command]]
+
+_ALWAYS: dict[type, _Handler] = {
+    CallerHungUp: CallSession._on_hung_up,
+    ShutdownRequested: CallSession._on_shutdown,
+    CallResumed: CallSession._on_resumed,
+}
+
+_TRANSITIONS: dict[State, dict[type, _Handler]] = {
+    State.IDLE: {
+        CallAnswered: CallSession._on_answered,
+        CallResumed: CallSession._on_resumed,
+        CallerHungUp: CallSession._on_hung_up,
+        ShutdownRequested: CallSession._on_shutdown,
+    },
+    State.PLAYING: {
+        PlaybackFinished: CallSession._on_playback_finished,
+        DigitPressed: CallSession._on_key_during_playback,
+        **_ALWAYS,
+    },
+    State.WAITING_DIGIT: {
+        DigitPressed: CallSession._on_key,
+        DigitTimeout: CallSession._on_digit_timeout,
+        **_ALWAYS,
+    },
+    State.RECORDING: {RecordingFinished: CallSession._on_recording_finished, **_ALWAYS},
+    State.REQUESTING: {ServiceReplied: CallSession._on_service_replied, **_ALWAYS},
+    State.TRANSFERRING: {
+        AgentConnected: CallSession._on_agent_connected,
+        TransferEnded: CallSession._on_transfer_ended,
+        CallerHungUp: CallSession._on_hung_up,
+        ShutdownRequested: CallSession._on_shutdown,
+        CallResumed: CallSession._on_resumed,
+    },
+    State.ENDED: {CallerHungUp: CallSession._on_hung_up},
+}
