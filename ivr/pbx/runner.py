@@ -27,6 +27,7 @@ from pathlib import Path
 
 from ivr.pbx.cache import ensure_tarball, restore, restored_key, tarball_path
 from ivr.pbx.config import CHROOT_PROMPTS, CHROOT_RECORDINGS, LOOPBACK, PbxConfig
+from ivr.pbx.dialplan_check import assert_safe
 from ivr.pbx.errors import PbxError, PbxPortError, PbxStartError, PbxStopError
 from ivr.pbx.mounts import mounts_under, unmount_under
 from ivr.pbx.render import render_all
@@ -196,8 +197,12 @@ class LocalPbx:
         raise PbxStartError(f"no asterisk user in {self.config.root}/etc/passwd")
 
     def write_configs(self) -> dict[str, str]:
-        """Render our configs into ROOT/etc/asterisk (owner asterisk, mode 0640)."""
+        """Render our configs into ROOT/etc/asterisk (owner asterisk, mode 0640).
+
+        Refuses (DialplanError) a dialplan in which a caller could reach a Dial.
+        """
         rendered = render_all(self.config)
+        assert_safe(rendered["extensions.conf"], rendered["pjsip.conf"])
         uid, gid = self._asterisk_ids()
         etc = self.config.root / "etc/asterisk"
         for name, text in rendered.items():
