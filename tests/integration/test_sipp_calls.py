@@ -1,0 +1,169 @@
+"""The sipp caller against the real (private) Asterisk: answer, refusal, DTMF both ways,
+a hang-up from the PBX side, and the audio the PBX sends back.
+
+No call controller runs here: this test drives the AsyncAGI channel itself over AMI, so it
+shows the caller works, whatever the menus do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ivr.ami.client import AmiClient
+from ivr.ami.events import Event
+from ivr.sipp import CallReport, CallSpec, HangupParty, SipStep, place_call
+from ivr.sipp.media import pcm_from_wav
+from tests.fixtures.pbx import RunningPbx
+
+pytestmark = [pytest.mark.asterisk]
+
+
+class AmiWatch:
+    """Collects the AMI events of the calls placed by one test."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self.agi_started: asyncio.Queue[Event] = asyncio.Queue()
+
+    def __call__(self, event: Event) -> None:
+        self.events.append(event)
+        if event.name == "AsyncAGIStart":
+            self.agi_started.put_nowait(event)
+
+    def named(self, name: str, caller: str | None = None) -> list[Event]:
+        return [
+            e
+            for e in self.events
+            if e.name == name and (caller is None or e.get("CallerIDNum") == caller)
+        ]
+
+    def digits_received(self, caller: str) -> str:
+        return "".join(
+            e.get("Digit") or ""
+            for e in self.named("DTMFEnd", caller)
+            if (e.get("Direction") or "").lower() == "received"
+        )
+
+
+@pytest.fixture
+async def ami(pbx: RunningPbx) -> AsyncIterator[tuple[AmiClient, AmiWatch]]:
+    host, port = pbx.ami_address
+    client = AmiClient(host, port, pbx.config.ami_user, pbx.config.ami_secret, reconnect=False)
+    watch = AmiWatch()
+    client.subscribe(watch)
+    await client.connect()
+    try:
+        yield client, watch
+    finally:
+        await client.close()
+
+
+def _spec(pbx: RunningPbx, tmp_path: Path, **kwargs: object) -> CallSpec:
+    host, port = pbx.sip_address
+    fields: dict[str, object] = {
+        "sip_host": host,
+        "sip_port": port,
+        "number": pbx.config.hotline_number,
+        "wait_before_s": 0.5,
+        "hangup_after_s": 1.0,
+        "log_dir": tmp_path / "sipp",
+        "max_call_s": 20.0,
+    }
+    fields.update(kwargs)
+    return CallSpec(**fields)  # type: ignore[arg-type]
+
+
+def _explain(report: CallReport, pbx: RunningPbx) -> str:
+    steps = "\n".join(f"  {s.at.time()} {s.describe()}" for s in report.steps)
+    return f"{report.summary()}\n{steps}\nerrors: {report.errors}\n{pbx.logs(30)}"
+
+
+async def _until(predicate: Callable[[], bool], timeout_s: float = 3.0) -> None:
+    """Give late AMI events a moment: poll `predicate` until true or `timeout_s`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    for _ in range(int(timeout_s / 0.05) + 1):
+        if predicate() or loop.time() > deadline:
+            return
+        await asyncio.sleep(0.05)
+
+
+async def test_hotline_number_answers_and_rfc4733_keys_reach_asterisk(
+    pbx: RunningPbx, ami: tuple[AmiClient, AmiWatch], tmp_path: Path
+) -> None:
+    _, watch = ami
+    live: list[SipStep] = []
+    spec = _spec(pbx, tmp_path, dtmf="1#", caller_id="0912000001")
+    report = await place_call(spec, on_step=live.append)
+    assert report.ok, _explain(report, pbx)
+    assert report.final_status == 200
+    assert report.hung_up_by is HangupParty.CALLER
+    provisional = ("100", "180", "183")
+    methods = [s.method for s in report.steps if s.method not in provisional]
+    assert methods == ["INVITE", "200", "ACK", "BYE", "200"]
+    assert [s.describe() for s in live] == [s.describe() for s in report.steps]
+    await _until(lambda: len(watch.digits_received("0912000001")) >= 2)
+    assert watch.digits_received("0912000001") == "1#"
+    (start,) = watch.named("AsyncAGIStart", "0912000001")
+    assert start.get("Exten") in (pbx.config.hotline_number, None)
+
+
+async def test_sip_info_keys_reach_asterisk(
+    pbx: RunningPbx, ami: tuple[AmiClient, AmiWatch], tmp_path: Path
+) -> None:
+    _, watch = ami
+    spec = _spec(pbx, tmp_path, dtmf="5", dtmf_mode="info", caller_id="0912000002")
+    report = await place_call(spec)
+    assert report.ok, _explain(report, pbx)
+    info = [s for s in report.steps if s.cseq_method == "INFO"]
+    assert [s.describe() for s in info] == ["→ INFO", "← 200 OK (INFO)"]
+    await _until(lambda: watch.digits_received("0912000002") == "5")
+    assert watch.digits_received("0912000002") == "5"
+
+
+async def test_unknown_number_is_refused(pbx: RunningPbx, tmp_path: Path) -> None:
+    report = await place_call(_spec(pbx, tmp_path, number="19001234"))
+    assert report.refused, _explain(report, pbx)
+    assert not report.answered
+    assert report.final_status == 404
+    assert report.hung_up_by is HangupParty.NOBODY
+    assert report.steps[-1].describe() == "→ ACK"
+
+
+async def test_pbx_hangs_up_and_the_audio_it_sent_is_captured(
+    pbx: RunningPbx, ami: tuple[AmiClient, AmiWatch], tmp_path: Path
+) -> None:
+    client, watch = ami
+    wav = tmp_path / "heard.wav"
+    spec = _spec(
+        pbx, tmp_path, caller_id="0912000003", hangup_after_s=None, max_call_s=15, record_to=wav
+    )
+
+    async def drive() -> None:
+        start = await asyncio.wait_for(watch.agi_started.get(), 10)
+        channel = start.get("Channel") or ""
+        await client.agi(channel, 'STREAM FILE beep ""', timeout=10)
+        await client.agi(channel, "HANGUP", timeout=10)
+
+    driver = asyncio.create_task(drive())
+    try:
+        report = await place_call(spec)
+    finally:
+        if not driver.done():
+            driver.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await driver
+    assert report.ok, _explain(report, pbx)
+    assert report.hung_up_by is HangupParty.REMOTE
+    assert not report.timed_out
+    assert report.rtp_capture == wav
+    heard = pcm_from_wav(wav.read_bytes())
+    # Asterisk's beep: a fraction of a second of loud tone
+    loud = np.abs(heard.astype(np.int32)) > 2000
+    assert loud.sum() > 800, f"captured {len(heard)} samples, {loud.sum()} loud"
