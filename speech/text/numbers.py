@@ -48,6 +48,7 @@ from speech.text.normalise import match_key, nfc, tokens
 
 __all__ = [
     "DIGIT_WORDS",
+    "digit_runs",
     "extract_digits",
     "parse_spoken_digits",
     "read_date",
@@ -449,36 +450,65 @@ class _Parser:
         return total, i
 
 
-def _parse(text: str) -> list[tuple[str, str]]:
-    """Cut text into pieces: ("digits", "105") spoken, ("typed", "0912"), ("filler", "dạ"),
-    or ("word", "xyz") for any other word."""
+def _parse_spans(text: str) -> list[tuple[str, str, int, int]]:
+    """Cut text into pieces with their token span [start, end): ("digits", "105", 0, 4) spoken,
+    ("typed", "0912", ...), ("filler", "dạ", ...), or ("word", "xyz", ...) for other words."""
     toks = _lex(text)
     parser = _Parser(toks)
-    pieces: list[tuple[str, str]] = []
+    pieces: list[tuple[str, str, int, int]] = []
     i = 0
     while i < len(toks):
         tok = toks[i]
+        start = i
         if tok.kind == _FILLER:
-            pieces.append(("filler", tok.text))
+            pieces.append(("filler", tok.text, start, i + 1))
             i += 1
         elif tok.kind == _LITERAL and not parser.starts_phrase(i):
-            pieces.append(("typed", tok.text))
+            pieces.append(("typed", tok.text, start, i + 1))
             i += 1
         elif parser.starts_phrase(i):
             parsed = parser.number(i)
             if parsed is None:
-                pieces.append(("word", tok.text))
+                pieces.append(("word", tok.text, start, i + 1))
                 i += 1
             else:
                 value, i = parsed
-                pieces.append(("digits", str(value)))
+                pieces.append(("digits", str(value), start, i))
         elif tok.kind == _DIGIT:
-            pieces.append(("digits", str(tok.value)))
+            pieces.append(("digits", str(tok.value), start, i + 1))
             i += 1
         else:
-            pieces.append(("word", tok.text))
+            pieces.append(("word", tok.text, start, i + 1))
             i += 1
     return pieces
+
+
+def _parse(text: str) -> list[tuple[str, str]]:
+    return [(kind, value) for kind, value, _, _ in _parse_spans(text)]
+
+
+def digit_runs(text: str, *, min_digits: int = 3) -> list[tuple[int, int, str]]:
+    """Runs of spoken or typed digits in ``text`` as (first token, end token, digits), over the
+    tokens of :func:`speech.text.normalise.tokens`. Fillers inside a run belong to it; runs
+    shorter than ``min_digits`` count only if typed as digits."""
+    runs: list[tuple[int, int, str]] = []
+    current: list[tuple[str, str, int, int]] = []
+
+    def close() -> None:
+        numbers = [p for p in current if p[0] in ("digits", "typed")]
+        digits = "".join(p[1] for p in numbers)
+        typed = any(p[0] == "typed" for p in numbers)
+        if digits and (len(digits) >= min_digits or typed):
+            runs.append((numbers[0][2], numbers[-1][3], digits))
+        current.clear()
+
+    for piece in _parse_spans(text):
+        if piece[0] == "word":
+            close()
+        else:
+            current.append(piece)
+    close()
+    return runs
 
 
 def parse_spoken_digits(text: str) -> str:
@@ -525,25 +555,7 @@ def extract_digits(text: str, *, min_digits: int = 3) -> str | None:
     '09123'
     """
     best: str | None = None
-    run: list[str] = []
-    typed = False
-
-    def close() -> None:
-        nonlocal best, run, typed
-        digits = "".join(run)
-        if (
-            digits
-            and (len(digits) >= min_digits or typed)
-            and (best is None or len(digits) > len(best))
-        ):
+    for _, _, digits in digit_runs(text, min_digits=min_digits):
+        if best is None or len(digits) > len(best):
             best = digits
-        run, typed = [], False
-
-    for kind, value in _parse(text):
-        if kind in ("digits", "typed"):
-            run.append(value)
-            typed = typed or kind == "typed"
-        elif kind == "word":
-            close()
-    close()
     return best
