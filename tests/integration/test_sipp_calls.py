@@ -167,3 +167,41 @@ async def test_pbx_hangs_up_and_the_audio_it_sent_is_captured(
     # Asterisk's beep: a fraction of a second of loud tone
     loud = np.abs(heard.astype(np.int32)) > 2000
     assert loud.sum() > 800, f"captured {len(heard)} samples, {loud.sum()} loud"
+
+
+def test_hotline_call_command_prints_steps_and_observes_keys(
+    pbx: RunningPbx,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from hotline.cli import main
+
+    host, port = pbx.sip_address
+    ami_host, ami_port = pbx.ami_address
+    for name, value in {
+        "HOTLINE_SIP_HOST": host,
+        "HOTLINE_SIP_PORT": str(port),
+        "HOTLINE_AMI_HOST": ami_host,
+        "HOTLINE_AMI_PORT": str(ami_port),
+        "HOTLINE_AMI_USER": pbx.config.ami_user,
+        "HOTLINE_AMI_SECRET": pbx.config.ami_secret,
+        "HOTLINE_HOTLINE_NUMBER": pbx.config.hotline_number,
+    }.items():
+        monkeypatch.setenv(name, value)
+    code = main(
+        ["call", "--dtmf", "7", "--wait", "0.4", "--hangup-after", "1", "--caller", "0912000004",
+         "--log-dir", str(tmp_path / "cli")]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "SIP → INVITE" in out and "SIP ← 200 OK (INVITE)" in out and "SIP → BYE" in out
+    assert "AMI the call is parked in AsyncAGI" in out
+    assert "AMI Asterisk received key 7" in out
+    assert "hung up by caller" in out
+
+    refused = main(["call", "--number", "1900555", "--no-observe", "--expect-refusal",
+                    "--log-dir", str(tmp_path / "cli2")])  # fmt: skip
+    out = capsys.readouterr().out
+    assert refused == 0, out
+    assert "404 Not Found" in out
