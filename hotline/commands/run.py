@@ -1,0 +1,115 @@
+"""Run the call controller: log in to Asterisk's AMI and walk every caller through the menu.
+
+Connects to AMI at HOTLINE_AMI_HOST:HOTLINE_AMI_PORT (user HOTLINE_AMI_USER, secret
+HOTLINE_AMI_SECRET), loads the menu (HOTLINE_DIALPLANS_DIR/HOTLINE_MENU_FILE, validated: a bad
+menu stops here with every problem listed), and takes over each call Asterisk parks in
+AGI(agi:async). Calls already waiting when it starts are adopted (an apology, then the menu);
+call records go to HOTLINE_DATABASE_URL (SQLite under ./var by default). When Asterisk goes
+away the controller closes the open call records and reconnects with backoff.
+
+SIGTERM or Ctrl-C: every live caller hears a polite goodbye and is hung up, then it exits 0.
+
+Examples:
+  hotline run                       the controller, against the local Asterisk
+  hotline run --check               only load and validate the menu and the settings
+  HOTLINE_AMI_PORT=15038 hotline run -v   another Asterisk, debug logging
+
+Needs: a running Asterisk (hotline pbx up), a migrated database (hotline db upgrade) and the
+prompts built (hotline prompts build).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+from hotline.errors import HotlineError
+from hotline.settings import Settings
+from ivr.ami import AmiClient, AmiError
+from ivr.calllog import CallLog
+from ivr.controller import Controller
+from ivr.flows import FlowError
+
+if TYPE_CHECKING:
+    from hotline.wiring import CallPath
+
+HELP = "run the call controller (AMI, AsyncAGI) against Asterisk"
+
+log = logging.getLogger("hotline.run")
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="load and validate the menu and the services, then exit",
+    )
+    parser.add_argument(
+        "--stop-timeout",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="on SIGTERM, how long live callers get for the goodbye (default 30)",
+    )
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.wiring import build_call_path
+
+    try:
+        path = build_call_path(settings)
+    except FlowError as exc:
+        raise HotlineError(str(exc)) from exc
+    nodes = len(path.flow.nodes)
+    log.info("menu %s: %d nodes, start %r", path.flow.source, nodes, path.flow.start)
+    if args.check:
+        print(f"menu {path.flow.source}: {nodes} nodes OK; database {path.engine.url!r}")
+        return 0
+    return asyncio.run(_serve(settings, path, args.stop_timeout))
+
+
+async def _serve(settings: Settings, path: CallPath, stop_timeout: float) -> int:
+    ami = AmiClient(settings.ami_host, settings.ami_port, settings.ami_user, settings.ami_secret)
+    calllog = CallLog(path.recorder)
+    executor = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="call-io")
+    controller = Controller(
+        ami=ami,
+        flow=path.flow,
+        session_config=path.session_config,
+        services=path.services,
+        calllog=calllog,
+        runner_config=path.runner_config,
+        executor=executor,
+        hotline_number=settings.hotline_number,
+    )
+    controller.attach()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await ami.connect()
+    except AmiError as exc:
+        calllog.close()
+        executor.shutdown()
+        raise HotlineError(
+            f"cannot log in to AMI at {settings.ami_host}:{settings.ami_port} as "
+            f"{settings.ami_user}: {exc} (is Asterisk up? `hotline pbx up`)"
+        ) from exc
+    log.info("controller running on AMI %s:%d", settings.ami_host, settings.ami_port)
+    await stop.wait()
+    log.info("stop requested: ending live calls politely")
+    try:
+        await controller.stop(stop_timeout)
+    finally:
+        with contextlib.suppress(AmiError):
+            await ami.close()
+        calllog.close()
+        executor.shutdown(wait=False, cancel_futures=True)
+    log.info("controller stopped")
+    return 0

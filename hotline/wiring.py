@@ -1,0 +1,201 @@
+"""Composition of the call path: real services built from `Settings`, and nothing else.
+
+`build_call_services(settings)` makes the database engine (`cases.db`), the call recorder
+(`cases.calls.SqlCallRecorder`), the dossier directory (`cases.dossiers`, SQL or HTTP), the
+case desk (`cases.services`) and the prompt synthesiser (`speech.tts.PromptBuilder`), adapted
+to the ports of `ivr.services` / `ivr.ports`. The adapters below only translate types and
+errors; the rules live in `cases`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from cases import dossiers as cd
+from cases import services as cs
+from cases.calls import SqlCallRecorder
+from cases.config import CONFIG_FILE, CasesConfig, load_config
+from cases.db import make_engine, session_factory, unit_of_work
+from cases.domain import Category, Channel
+from cases.errors import (
+    CaseNotFoundError,
+    DossierNotFoundError,
+    InvalidDossierCodeError,
+    InvalidReferenceError,
+)
+from cases.models import DossierStatus
+from hotline.settings import Settings
+from ivr.flows import Flow, load_flow
+from ivr.runner import CallServices, RunnerConfig
+from ivr.services import CaseAnswer, Complaint, DossierAnswer, LookupStatus
+from ivr.session import SessionConfig
+from speech.tts import PromptBuilder
+
+#: How a dossier's status is said to the caller.
+DOSSIER_STATUS_VI: dict[DossierStatus, str] = {
+    DossierStatus.RECEIVED: "đã được tiếp nhận",
+    DossierStatus.PROCESSING: "đang được giải quyết",
+    DossierStatus.SUPPLEMENT: "đang chờ bổ sung giấy tờ",
+    DossierStatus.DONE: "đã có kết quả, đang chờ trả",
+    DossierStatus.RETURNED: "đã trả kết quả",
+    DossierStatus.REFUSED: "bị từ chối giải quyết",
+    DossierStatus.WITHDRAWN: "đã được rút",
+}
+
+
+def _today() -> datetime:
+    return datetime.now(UTC)
+
+
+class DossierDirectoryAdapter:
+    """`ivr.services.DossierDirectory` over `cases.dossiers`."""
+
+    def __init__(self, directory: cd.DossierDirectory, fmt: cd.DossierCodeFormat) -> None:
+        self.directory = directory
+        self.fmt = fmt
+
+    def lookup(self, code: str) -> DossierAnswer:
+        try:
+            info = cd.lookup_dossier(self.directory, self.fmt, code)
+        except InvalidDossierCodeError:
+            return DossierAnswer(LookupStatus.INVALID, code=code)
+        except DossierNotFoundError:
+            return DossierAnswer(LookupStatus.NOT_FOUND, code=code)
+        today = _today().date()
+        return DossierAnswer(
+            LookupStatus.FOUND,
+            code=info.code,
+            procedure=info.procedure,
+            status_text=DOSSIER_STATUS_VI.get(info.status, str(info.status)),
+            step=info.current_step,
+            due=None if info.finished else info.due_on,
+            overdue=info.is_overdue(today),
+            needs_papers=info.status is DossierStatus.SUPPLEMENT,
+        )
+
+
+class CaseDeskAdapter:
+    """`ivr.services.CaseDesk` over `cases.services`."""
+
+    def __init__(self, engine: Engine, config: CasesConfig, recordings_dir: Path) -> None:
+        self.sessions = session_factory(engine)
+        self.config = config
+        self.recordings_dir = recordings_dir
+
+    def file_complaint(self, complaint: Complaint) -> str:
+        with unit_of_work(self.sessions) as session:
+            case = cs.create_case(
+                session,
+                cs.NewCase(
+                    category=Category(complaint.category),
+                    description="",
+                    channel=Channel.PHONE,
+                    caller=complaint.caller,
+                    audio_ref=f"recordings/{complaint.recording}.wav",
+                    call_uniqueid=complaint.call_uniqueid,
+                ),
+                actor="ivr",
+                config=self.config,
+                now=_today(),
+            )
+            return case.reference
+
+    def complaint_status(self, reference: str) -> CaseAnswer:
+        try:
+            with self.sessions() as session:
+                status = cs.complaint_status(session, reference, now=_today())
+        except InvalidReferenceError:
+            return CaseAnswer(LookupStatus.INVALID, reference=reference)
+        except CaseNotFoundError:
+            return CaseAnswer(LookupStatus.NOT_FOUND, reference=reference)
+        return CaseAnswer(
+            LookupStatus.FOUND,
+            reference=status.reference,
+            category=status.category_vi,
+            status_text=status.status_vi,
+            updated=None,
+            resolution="",
+        )
+
+
+@dataclass
+class CallPath:
+    """Everything the controller needs, built from settings."""
+
+    engine: Engine
+    recorder: SqlCallRecorder
+    services: CallServices
+    flow: Flow
+    session_config: SessionConfig
+    runner_config: RunnerConfig
+
+
+def load_menu(settings: Settings) -> Flow:
+    return load_flow(settings.dialplans_dir / settings.menu_file)
+
+
+def session_config(settings: Settings) -> SessionConfig:
+    return SessionConfig(
+        digit_timeout_ms=settings.digit_timeout_ms,
+        record_max_s=settings.record_max_s,
+        agent_queue=settings.agent_queue,
+        transfer_after_failures=settings.transfer_after_failures,
+    )
+
+
+def build_call_path(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    prompts_dir: Path | None = None,
+    recordings_dir: Path | None = None,
+) -> CallPath:
+    """The real call path. `prompts_dir`/`recordings_dir` override the settings' paths (a
+    private test PBX has its own)."""
+    engine = engine or make_engine(settings.db_url)
+    cases_config = load_config(settings.dialplans_dir / CONFIG_FILE)
+    prompts = prompts_dir or settings.prompts_path
+    recordings = recordings_dir or settings.recordings_dir or settings.state_dir / "recordings"
+    directory: cd.DossierDirectory
+    if settings.dossier_source == "http":
+        directory = cd.HttpDossierDirectory(settings.dossier_http_url, settings.dossier_http_token)
+    else:
+        directory = cd.SqlDossierDirectory(engine)
+    fmt = cd.DossierCodeFormat(cases_config.dossier_template)
+    builder = PromptBuilder(_PromptSettings(settings, prompts))
+    return CallPath(
+        engine=engine,
+        recorder=SqlCallRecorder(engine),
+        services=CallServices(
+            dossiers=DossierDirectoryAdapter(directory, fmt),
+            cases=CaseDeskAdapter(engine, cases_config, recordings),
+            tts=builder,
+        ),
+        flow=load_menu(settings),
+        session_config=session_config(settings),
+        runner_config=RunnerConfig(prompts_dir=prompts, recordings_dir=recordings),
+    )
+
+
+@dataclass(frozen=True)
+class _PromptSettings:
+    """Settings seen by PromptBuilder, with the prompts dir possibly overridden."""
+
+    settings: Settings
+    prompts: Path
+
+    @property
+    def tts_backend(self) -> str:
+        return self.settings.tts_backend
+
+    @property
+    def prompts_path(self) -> Path:
+        return self.prompts
+
+    @property
+    def recorded_prompts_path(self) -> Path:
+        return self.settings.recorded_prompts_path

@@ -1,0 +1,76 @@
+"""Ports of the services a call asks for: the dossier directory, the case desk, speech synthesis.
+
+The runner depends on these Protocols only; `hotline.wiring` adapts `cases.services`,
+`cases.dossiers` and `speech.tts.PromptBuilder` to them. Implementations are synchronous
+(database, synthesis): the runner calls them in a worker thread, never on the event loop.
+A not-found or malformed code is an answer (`LookupStatus`), not an exception; any exception
+means the service is out of order and the caller hears an apology.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Protocol
+
+
+class LookupStatus(StrEnum):
+    FOUND = "found"
+    NOT_FOUND = "not_found"
+    INVALID = "invalid"
+
+
+@dataclass(frozen=True, slots=True)
+class DossierAnswer:
+    """A public-service dossier (hồ sơ dịch vụ công) as read to the caller."""
+
+    status: LookupStatus
+    code: str = ""
+    procedure: str = ""  # the administrative procedure's name
+    status_text: str = ""  # Vietnamese, e.g. "đang giải quyết"
+    step: str = ""  # current step / office
+    due: date | None = None  # appointment date (ngày hẹn trả kết quả)
+    overdue: bool = False
+    needs_papers: bool = False  # waiting for additional papers (chờ bổ sung)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseAnswer:
+    """A complaint's state as read to the caller."""
+
+    status: LookupStatus
+    reference: str = ""
+    category: str = ""  # Vietnamese label
+    status_text: str = ""
+    updated: date | None = None
+    resolution: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Complaint:
+    """A complaint filed by keypad: category code, the caller's recorded description."""
+
+    category: str
+    recording: str  # recording name; the file is recordings_dir/<name>.wav
+    caller: str
+    call_uniqueid: str
+
+
+class DossierDirectory(Protocol):
+    def lookup(self, code: str) -> DossierAnswer: ...
+
+
+class CaseDesk(Protocol):
+    def file_complaint(self, complaint: Complaint) -> str:
+        """Create the case; return its reference number."""
+        ...
+
+    def complaint_status(self, reference: str) -> CaseAnswer: ...
+
+
+class Synthesizer(Protocol):
+    """Dynamic text -> a WAV under the prompts dir (`speech.tts.PromptBuilder` fits)."""
+
+    def ensure(self, text: str) -> Path: ...
