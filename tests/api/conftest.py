@@ -1,0 +1,110 @@
+"""Fixtures of the API tests: `create_app()` on a real, migrated database (SQLite and
+PostgreSQL through `db_url`), a settable clock, one user per role, and helpers to log in."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+
+from api.app import create_app
+from cases.config import CONFIG_FILE, CasesConfig, load_config
+from cases.db import session_factory, unit_of_work
+from cases.domain import Role
+from cases.models import User
+from cases.users import hash_password
+from hotline.settings import REPO_ROOT, Settings
+
+SECRET = "test-secret-0123456789abcdef"
+PASSWORD = "correct horse battery"
+T0 = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
+USERS = {
+    "agent1": Role.AGENT,
+    "agent2": Role.AGENT,
+    "super1": Role.SUPERVISOR,
+    "admin1": Role.ADMIN,
+}
+
+
+@dataclass
+class Clock:
+    now: datetime = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+@dataclass
+class Api:
+    client: httpx.AsyncClient
+    engine: Engine
+    clock: Clock
+    settings: Settings
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    async def headers(self, username: str) -> dict[str, str]:
+        if username not in self.tokens:
+            r = await self.client.post(
+                "/api/v1/auth/token", json={"username": username, "password": PASSWORD}
+            )
+            assert r.status_code == 200, r.text
+            self.tokens[username] = r.json()["access_token"]
+        return {"Authorization": f"Bearer {self.tokens[username]}"}
+
+    async def get(self, username: str, url: str, **params: object) -> httpx.Response:
+        return await self.client.get(url, headers=await self.headers(username), params=params)
+
+    async def post(self, username: str, url: str, body: object) -> httpx.Response:
+        return await self.client.post(url, headers=await self.headers(username), json=body)
+
+
+@pytest.fixture(scope="session")
+def province_config() -> CasesConfig:
+    return load_config(REPO_ROOT / "dialplans" / CONFIG_FILE)
+
+
+@pytest.fixture
+def api_settings(tmp_path: Path) -> Settings:
+    recordings = tmp_path / "recordings"
+    recordings.mkdir()
+    return Settings(
+        env="test",  # type: ignore[arg-type]
+        api_secret=SECRET,
+        state_dir=tmp_path,
+        recordings_dir=recordings,
+        token_ttl_s=3600,
+    )
+
+
+@pytest.fixture
+async def api(
+    migrated_engine: Engine, api_settings: Settings, province_config: CasesConfig
+) -> AsyncIterator[Api]:
+    clock = Clock()
+    with unit_of_work(session_factory(migrated_engine)) as session:
+        for name, role in USERS.items():  # a cheap scrypt cost: tests, not production
+            session.add(
+                User(
+                    username=name,
+                    display_name=name,
+                    role=role,
+                    password_hash=hash_password(PASSWORD, n=2**8),
+                    unit="UBND phường" if role is Role.AGENT else None,
+                    active=True,
+                    created_at=T0,
+                )
+            )
+    app = create_app(
+        api_settings, engine=migrated_engine, cases_config=province_config, clock=clock
+    )
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as client:
+        yield Api(client=client, engine=migrated_engine, clock=clock, settings=api_settings)
