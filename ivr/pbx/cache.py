@@ -4,6 +4,14 @@ The key is a hash of asterisk/build-chroot.sh and asterisk/packages.txt, so edit
 builds a new tarball. Two test sessions that miss the cache at once build it once: the second
 waits on a file lock and then finds the tarball. `tar --numeric-owner` both ways: uid 101 is
 `asterisk` inside the chroot and someone else (or no one) outside.
+
+Strategy for restoring: the tarball is unpacked once into a pristine tree next to it (the
+"golden" tree); a root is then made by hard-linking the whole golden tree (320 MB, files
+owned by root that Asterisk, running as uid asterisk, cannot write) and copying only the dirs
+that are written to (WRITABLE_DIRS, ~100 kB). That takes about a second and no disk, where
+unpacking the tarball takes 2.5 s idle and 15 s on a busy machine. Our configs are replaced
+(new inode), never edited in place, so the golden tree stays pristine. When hard links are
+impossible (another filesystem), the tarball is unpacked instead.
 """
 
 from __future__ import annotations
@@ -99,6 +107,69 @@ def restored_key(root: Path) -> str | None:
     return stamp.read_text().strip() if stamp.is_file() else None
 
 
+def _unpack(tarball: Path, target: Path) -> None:
+    done = subprocess.run(
+        ["tar", "--numeric-owner", "-I", "zstd -T0", "-xpf", str(tarball), "-C", str(target)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise PbxBuildError(f"unpacking {tarball} into {target} failed: {done.stderr.strip()}")
+
+
+def golden_tree(config: PbxConfig, tarball: Path) -> Path:
+    """The pristine unpacked tree of `tarball`, unpacked once (under the build lock)."""
+    tree = tarball.with_name(tarball.name.split(".")[0] + ".tree")
+    if (tree / ".complete").is_file():
+        return tree
+    with _locked(config.cache_dir / "build.lock"):
+        if (tree / ".complete").is_file():
+            return tree
+        partial = tree.with_name(tree.name + ".partial")
+        remove_tree(partial)
+        remove_tree(tree)
+        partial.mkdir(parents=True)
+        _unpack(tarball, partial)
+        (partial / ".complete").write_text(tarball.name + "\n")
+        partial.rename(tree)
+    return tree
+
+
+# Directories Asterisk (uid asterisk) or our runner writes into: real copies, never links.
+WRITABLE_DIRS = (
+    "etc/asterisk",
+    "run",
+    "tmp",
+    "var/cache/asterisk",
+    "var/lib/asterisk",
+    "var/log",
+    "var/spool/asterisk",
+)
+
+
+def _link_copy(tree: Path, staging: Path) -> bool:
+    """Hard-link the whole tree, then copy the writable dirs; False when links are impossible."""
+    done = subprocess.run(
+        ["cp", "-al", f"{tree}/.", str(staging)], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        log.warning("cp -al %s failed: %s", tree, done.stderr.strip()[-300:])
+        return False
+    (staging / ".complete").unlink(missing_ok=True)
+    for relative in WRITABLE_DIRS:
+        source, target = tree / relative, staging / relative
+        if not source.is_dir() or source.is_symlink():
+            continue
+        shutil.rmtree(target)
+        done = subprocess.run(
+            ["cp", "-a", str(source), str(target)], capture_output=True, text=True, check=False
+        )
+        if done.returncode != 0:
+            raise PbxBuildError(f"copying {source} to {target} failed: {done.stderr.strip()}")
+    return True
+
+
 def restore(config: PbxConfig, tarball: Path) -> None:
     """Replace `config.root` with the tarball's tree (the caller made sure it is not running)."""
     root = config.root
@@ -106,15 +177,19 @@ def restore(config: PbxConfig, tarball: Path) -> None:
     staging = root.with_name(root.name + ".restoring")
     remove_tree(staging)
     staging.mkdir(parents=True)
-    done = subprocess.run(
-        ["tar", "--numeric-owner", "-I", "zstd -T0", "-xpf", str(tarball), "-C", str(staging)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
+    try:
+        linked = _link_copy(golden_tree(config, tarball), staging)
+    except PbxBuildError as exc:
+        log.warning("no golden tree (%s); unpacking the tarball instead", exc)
+        linked = False
+    if not linked:
         remove_tree(staging)
-        raise PbxBuildError(f"restoring {tarball} into {root} failed: {done.stderr.strip()}")
+        staging.mkdir(parents=True)
+        try:
+            _unpack(tarball, staging)
+        except PbxBuildError:
+            remove_tree(staging)
+            raise
     (staging / ".hotline").mkdir(exist_ok=True)
     (staging / ".hotline" / STAMP_NAME).write_text(tarball.name.split(".")[0] + "\n")
     staging.rename(root)
