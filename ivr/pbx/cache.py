@@ -83,6 +83,8 @@ def ensure_tarball(config: PbxConfig, *, log_path: Path | None = None) -> tuple[
                 command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, check=False
             )
         remove_tree(build_root)
+        if done.returncode == 0 and tarball.is_file():
+            _drop_other_keys(config.cache_dir, keep=tarball)
         if done.returncode != 0 or not tarball.is_file():
             tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-25:])
             raise PbxBuildError(
@@ -90,6 +92,19 @@ def ensure_tarball(config: PbxConfig, *, log_path: Path | None = None) -> tuple[
                 f"full log {log_path}:\n{tail}"
             )
         return tarball, time.monotonic() - started
+
+
+def _drop_other_keys(cache_dir: Path, keep: Path) -> None:
+    """Delete tarballs and golden trees of older keys (roots made from them keep their links)."""
+    stem = keep.name.split(".")[0]
+    for old in cache_dir.glob("asterisk-sid-*"):
+        if old.name.split(".")[0] == stem:
+            continue
+        log.info("dropping the outdated cached chroot %s", old)
+        if old.is_dir():
+            remove_tree(old)
+        else:
+            old.unlink(missing_ok=True)
 
 
 def remove_tree(root: Path) -> None:
