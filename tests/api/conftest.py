@@ -108,3 +108,58 @@ async def api(
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as client:
         yield Api(client=client, engine=migrated_engine, clock=clock, settings=api_settings)
+
+
+def seed_call(
+    engine: Engine,
+    uniqueid: str,
+    *,
+    caller: str = "0912345678",
+    started_at: datetime = T0,
+    outcome: str = "completed",
+    intent: str = "",
+    recording: str = "",
+) -> None:
+    """A finished call record through the real recorder (steps included)."""
+    from cases.calls import SqlCallRecorder
+    from ivr.ports import CallEnded, CallStarted, CallStep, Outcome, StepKind
+
+    recorder = SqlCallRecorder(engine)
+    recorder.call_started(
+        CallStarted(
+            uniqueid=uniqueid,
+            linkedid=uniqueid,
+            channel=f"PJSIP/sipp-{uniqueid}",
+            caller=caller,
+            dialed="19009120",
+            started_at=started_at,
+            answered_at=started_at,
+        )
+    )
+    recorder.step(uniqueid, CallStep(kind=StepKind.NODE, at=started_at, node="main"))
+    if intent:
+        recorder.step(
+            uniqueid,
+            CallStep(
+                kind=StepKind.SPEECH, at=started_at, node="main", transcript="x", intent=intent
+            ),
+        )
+    if recording:
+        recorder.step(
+            uniqueid,
+            CallStep(
+                kind=StepKind.RECORDING, at=started_at, node="record", detail={"name": recording}
+            ),
+        )
+    recorder.call_ended(
+        uniqueid, CallEnded(outcome=Outcome(outcome), ended_at=started_at + timedelta(minutes=2))
+    )
+
+
+NEW_CASE = {
+    "category": "traffic",
+    "description": "Đèn giao thông ở ngã tư bị hỏng",
+    "caller": "0912345678",
+    "ward_code": 31825,
+    "address": "Ngã tư Trần Phú",
+}
