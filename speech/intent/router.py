@@ -2,13 +2,14 @@
 
 Strategy. Colloquial and ASR forms in the utterance are rewritten to standard ones
 ("hông" → "không", "dzậy" → "vậy") and fillers ("dạ", "ờ", "nha") dropped, word by word: a word
-with diacritics must match exactly ("hồng" is not "hông", "nhà" is not "nha"), a word typed with
-none matches tone-less. Spoken or typed digit runs are taken out (they are the ``digits`` slot,
-and the "không" of a code is not a "no"). Then the utterance becomes a match key (lower case, no
-tone marks). Each *cue* of the data (a phrase that is evidence for an intent, or a keyword of a
-complaint category) is looked for in it with ``rapidfuzz``:
+in a text with diacritics must match exactly ("hồng" is not "hông", "nhà" is not "nha"); in a
+text typed without any, tone-less forms match. Spoken or typed digit runs are taken out (they
+are the ``digits`` slot, and the "không" of a code is not a "no"). Then the utterance becomes a
+match key (lower case, no tone marks). Each *cue* of the data (a phrase that is evidence for an
+intent, or a keyword of a complaint category) is looked for in it with ``rapidfuzz``:
 
-- cues of up to 6 characters ("có", "rác", "hố ga") only as whole words, exactly;
+- cues of up to 6 characters ("có", "rác", "hố ga") only as whole words, exactly, and with
+  their diacritics when the text has any ("báo" is not the "bao" of "bao nhiêu");
 - longer cues with ``fuzz.partial_ratio_alignment`` on space-padded strings, so that the best
   alignment tends to start and end on word boundaries and one ASR slip ("kẹt xê") still scores
   high; a cue longer than the utterance is compared whole (``fuzz.ratio``);
@@ -31,9 +32,10 @@ router; ``category`` as above.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Generic, Literal, TypeVar
 
 from rapidfuzz import fuzz
 
@@ -45,6 +47,7 @@ from speech.text.numbers import digit_runs, extract_digits, words_to_digits
 __all__ = ["IntentRouter", "Scorer"]
 
 Scorer = Literal["partial", "token_set", "wratio"]
+T = TypeVar("T")
 
 _SHORT_CUE = 6  # characters: such cues match whole words only
 _CATEGORY_SHARE = 0.9
@@ -59,6 +62,34 @@ class _Hit:
     start: int
     end: int
     evidence: float
+
+
+class _WordIndex(Generic[T]):
+    """Word sequences (NFC lower case) with a payload, found at a position of a word list:
+    exactly, or by tone-less keys when the text has no diacritics at all."""
+
+    def __init__(self) -> None:
+        self._by_word: dict[str, list[tuple[tuple[str, ...], T]]] = defaultdict(list)
+        self._by_key: dict[str, list[tuple[tuple[str, ...], T]]] = defaultdict(list)
+
+    def add(self, words: Sequence[str], payload: T) -> None:
+        entry = (tuple(words), payload)
+        self._by_word[words[0]].append(entry)
+        keyed = (tuple(match_key(w) for w in words), payload)
+        self._by_key[keyed[0][0]].append(keyed)
+
+    def all_at(self, words: Sequence[str], i: int, toneless: bool) -> list[tuple[int, T]]:
+        table = self._by_key if toneless else self._by_word
+        found: list[tuple[int, T]] = []
+        for source, payload in table.get(words[i], ()):
+            size = len(source)
+            if tuple(words[i : i + size]) == source:
+                found.append((size, payload))
+        return found
+
+    def longest_at(self, words: Sequence[str], i: int, toneless: bool) -> tuple[int, T] | None:
+        found = self.all_at(words, i, toneless)
+        return max(found, key=lambda f: f[0]) if found else None
 
 
 class IntentRouter:
@@ -83,50 +114,58 @@ class IntentRouter:
         self.scorer: Scorer = scorer
         self.cutoff = cutoff
         self.places = PlaceMatcher(places)
-        self._rewrite_rules = tuple(
-            (
-                tuple((w, match_key(w)) for w in source.split()),
-                target.split(),
-                len(source.split()),
-            )
-            for source, target in data.rewrites
-        )
-        self._filler_rules = tuple((f, match_key(f)) for f in data.fillers)
+        self._rewrites: _WordIndex[tuple[str, ...]] = _WordIndex()
+        for source, target in data.rewrites:
+            self._rewrites.add(source.split(), tuple(target.split()))
+        self._fillers = frozenset(data.fillers)
+        self._filler_keys = frozenset(match_key(f) for f in data.fillers)
         # Cues go through the same rewriting as utterances, so that both meet in one form.
-        prepared = ((cue, self.prepare(cue.text)) for cue in data.cues)
-        self._cues = tuple(dict.fromkeys((cue, key) for cue, key in prepared if key))
+        # Short cues are found as whole words through an index; long ones fuzzily, one by one.
+        self._short: _WordIndex[tuple[Cue, str]] = _WordIndex()
+        long_cues: dict[tuple[Cue, str], None] = {}
+        for cue in data.cues:
+            words = self.prepare_words(cue.text)
+            if not words:
+                continue
+            key = match_key(" ".join(words))
+            if len(key) <= _SHORT_CUE:
+                self._short.add(words, (cue, key))
+            else:
+                long_cues[(cue, key)] = None
+        self._long = tuple(long_cues)
 
     # --- text preparation --------------------------------------------------------------------
-    @staticmethod
-    def _same(word: str, source: str, source_key: str) -> bool:
-        # With diacritics the word must match exactly ("hồng" is not "hông"); a word typed
-        # without any diacritics matches the tone-less form ("hong" may be "hông").
-        return word == source or (word.isascii() and word == source_key)
+    def prepare_words(self, text: str) -> list[str]:
+        """The words of ``text`` (NFC, lower case, diacritics kept), rewritten, fillers dropped.
 
-    def prepare(self, text: str) -> str:
-        """The match key the cues are looked for in: rewritten, fillers dropped."""
+        In a text with diacritics words must match exactly ("hồng" is not "hông", "bao" not
+        "báo"); in a text typed without any, the tone-less forms match ("hong" may be "hông").
+        """
         words = tokens(text)
+        toneless = " ".join(words).isascii()
         out: list[str] = []
         i = 0
         while i < len(words):
-            for source, target, size in self._rewrite_rules:
-                if i + size <= len(words) and all(
-                    self._same(words[i + k], s, sk) for k, (s, sk) in enumerate(source)
-                ):
-                    out += target
-                    i += size
-                    break
-            else:
+            found = self._rewrites.longest_at(words, i, toneless)
+            if found is None:
                 out.append(words[i])
                 i += 1
-        kept = [w for w in out if not any(self._same(w, f, fk) for f, fk in self._filler_rules)]
-        return match_key(" ".join(kept or out))
+            else:
+                size, target = found
+                out += target
+                i += size
+        if toneless:
+            kept = [w for w in out if w not in self._fillers and w not in self._filler_keys]
+        else:
+            kept = [w for w in out if w not in self._fillers]
+        return kept or out
+
+    def prepare(self, text: str) -> str:
+        """The match key the cues are looked for in: rewritten, fillers dropped, no tones."""
+        return match_key(" ".join(self.prepare_words(text)))
 
     # --- cue matching --------------------------------------------------------------------------
     def _score(self, key: str, padded: str, length: int) -> tuple[float, int, int] | None:
-        if len(key) <= _SHORT_CUE:
-            at = padded.find(f" {key} ")
-            return (100.0, at, at + len(key) + 2) if at >= 0 else None
         if len(key) > length:
             score = fuzz.ratio(key, padded.strip())
             return (score, 0, len(padded)) if score >= self.cutoff else None
@@ -139,16 +178,32 @@ class IntentRouter:
         score = scorer(key, padded, score_cutoff=self.cutoff)
         return (score, 0, 0) if score >= self.cutoff else None
 
-    def _hits(self, prepared: str) -> list[_Hit]:
+    def _hits(self, words: list[str]) -> list[_Hit]:
+        keys = [match_key(w) for w in words]
+        prepared = " ".join(keys)
         padded = f" {prepared} "
-        short = len(prepared.split()) <= self.data.short_max_tokens
+        offsets: list[int] = []  # where each word's key starts in padded
+        position = 1
+        for key in keys:
+            offsets.append(position)
+            position += len(key) + 1
+        toneless = prepared == " ".join(words)
+        short = len(words) <= self.data.short_max_tokens
+        found_at: list[tuple[Cue, str, tuple[float, int, int]]] = []
+        for i in range(len(words)):
+            for size, (cue, key) in self._short.all_at(words, i, toneless):
+                end = offsets[i + size - 1] + len(keys[i + size - 1]) + 1
+                found_at.append((cue, key, (100.0, offsets[i] - 1, end)))
+        for cue, key in self._long:
+            scored = self._score(key, padded, len(prepared))
+            if scored is not None:
+                found_at.append((cue, key, scored))
         hits: list[_Hit] = []
-        for cue, key in self._cues:
-            if cue.short_only and not short:
+        seen: set[tuple[Cue, str]] = set()
+        for cue, key, found in found_at:
+            if (cue.short_only and not short) or (cue, key) in seen:
                 continue
-            found = self._score(key, padded, len(prepared))
-            if found is None:
-                continue
+            seen.add((cue, key))
             score, start, end = found
             # About one and a half edits per cue: 85 for long cues, more for mid-sized ones.
             if score < 100.0 - 150.0 / (len(key) + 2):
@@ -176,7 +231,7 @@ class IntentRouter:
         """The cue hits kept for ``text``: (intent or category, cue key, score, evidence)."""
         return [
             (h.cue.category or h.cue.intent, h.key, round(h.score, 1), round(h.evidence, 3))
-            for h in self._hits(self.prepare(self._without_numbers(normalise(text))))
+            for h in self._hits(self.prepare_words(self._without_numbers(normalise(text))))
         ]
 
     @staticmethod
@@ -198,19 +253,25 @@ class IntentRouter:
         if only_number is not None and len(only_number) >= 3:
             return IntentResult(None, 0.0, Slots(digits=only_number, place=place), (), text)
 
-        hits = self._hits(self.prepare(self._without_numbers(spoken)))
+        hits = self._hits(self.prepare_words(self._without_numbers(spoken)))
         evidence: dict[str, float] = {}
         categories: dict[str, float] = {}
 
         def add(table: dict[str, float], name: str, p: float) -> None:
             table[name] = 1.0 - (1.0 - table.get(name, 0.0)) * (1.0 - p)
 
+        category_sums: dict[str, float] = {}
         for hit in hits:
             if hit.cue.category is not None:
                 add(categories, hit.cue.category, hit.evidence)
+                category_sums[hit.cue.category] = (
+                    category_sums.get(hit.cue.category, 0.0) + hit.evidence
+                )
             else:
                 add(evidence, hit.cue.intent, hit.evidence)
-        category = max(categories, key=lambda c: categories[c]) if categories else None
+        category = (
+            max(categories, key=lambda c: (categories[c], category_sums[c])) if categories else None
+        )
         if category is not None:
             target = (
                 "complaint_status"

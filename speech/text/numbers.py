@@ -502,8 +502,19 @@ def digit_runs(text: str, *, min_digits: int = 3) -> list[tuple[int, int, str]]:
             runs.append((numbers[0][2], numbers[-1][3], digits))
         current.clear()
 
-    for piece in _parse_spans(text):
+    pieces = _parse_spans(text)
+    for index, piece in enumerate(pieces):
         if piece[0] == "word":
+            # One letter between typed digit groups belongs to a code: "000.00.12.H12-2501".
+            between = 0 < index < len(pieces) - 1
+            if (
+                between
+                and len(piece[1]) == 1
+                and piece[1].isascii()
+                and pieces[index - 1][0] == "typed"
+                and pieces[index + 1][0] == "typed"
+            ):
+                continue
             close()
         else:
             current.append(piece)
