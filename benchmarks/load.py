@@ -453,10 +453,36 @@ def render(args: argparse.Namespace, result: Result) -> list[tuple[str, str]]:
     return rows
 
 
+SUBSECTIONS = {
+    "controller": "### Through our controller (`hotline run`)",
+    "trivial": "### Asterisk + AMI only (trivial AGI responder, no controller)",
+}
+SECTION_INTRO = """\
+`benchmarks/load.py` starts a private Asterisk (restored from the cached chroot, free ports),
+the responder as its own process, an AMI observer, then sipp (ivr.sipp.run_load). AGI pickup is
+read from Asterisk's own AMI `Timestamp:` headers: *first* is AsyncAGIStart → the first
+AGIExecStart of the channel (event delivered, responder decides, `Action: AGI`, Asterisk
+dequeues the command); *next* is AsyncAGIExec (a command finished) → the next AGIExecStart on
+the same channel. Asterisk dequeues AsyncAGI commands between media frames, so pickups come in
+steps of ~20 ms while the caller sends audio and ~100 ms once the caller is silent (the p99 of
+*next*). CPU is user+system time from /proc/<pid>/stat over the run's wall time.
+"""
+
+
+def replace_block(text: str, heading: str, block: str, level: str) -> str:
+    """Replace the block under `heading` (up to the next heading of `level` or higher)."""
+    if heading not in text:
+        return text.rstrip("\n") + "\n\n" + block
+    head, rest = text.split(heading, 1)
+    stops = [i for i in (rest.find("\n## "), rest.find("\n" + level + " ")) if i >= 0]
+    tail = rest[min(stops) + 1 :] if stops else ""
+    return head + block + ("\n" + tail if tail else "")
+
+
 def write_docs(args: argparse.Namespace, rows: list[tuple[str, str]], machine: str) -> None:
     command = " ".join(["python", "benchmarks/load.py", *sys.argv[1:]]).replace(" --write-docs", "")
     lines = [
-        SECTION,
+        SUBSECTIONS[args.mode],
         "",
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine}, with:",
         "",
@@ -466,21 +492,15 @@ def write_docs(args: argparse.Namespace, rows: list[tuple[str, str]], machine: s
         "| --- | --- |",
         *[f"| {k} | {v} |" for k, v in rows],
         "",
-        "AGI pickup is read from Asterisk's own AMI `Timestamp:` headers: *first* is "
-        "AsyncAGIStart → first AGIExecStart of the channel (the responder's reaction plus "
-        "Asterisk dequeuing the command), *next* is AsyncAGIExec → the next AGIExecStart on the "
-        "same channel. CPU is user+system time from /proc/<pid>/stat over the run's wall time.",
-        "",
     ]
-    text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n\n"
-    block = "\n".join(lines)
-    if SECTION in text:
-        head, rest = text.split(SECTION, 1)
-        nxt = rest.find("\n## ")
-        tail = rest[nxt + 1 :] if nxt >= 0 else ""
-        text = head + block + ("\n" + tail if tail else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + block
+    text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
+    if SECTION not in text:
+        text = text.rstrip("\n") + "\n\n" + SECTION + "\n\n" + SECTION_INTRO + "\n"
+    head, rest = text.split(SECTION, 1)
+    nxt = rest.find("\n## ")
+    mine, others = (rest[: nxt + 1], rest[nxt + 1 :]) if nxt >= 0 else (rest, "")
+    mine = replace_block(mine, SUBSECTIONS[args.mode], "\n".join(lines), "###")
+    text = head + SECTION + mine.rstrip("\n") + "\n" + ("\n" + others if others else "")
     DOCS.write_text(text, encoding="utf-8")
 
 
