@@ -82,9 +82,15 @@ def ensure_tarball(config: PbxConfig, *, log_path: Path | None = None) -> tuple[
             done = subprocess.run(
                 command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, check=False
             )
-        remove_tree(build_root)
         if done.returncode == 0 and tarball.is_file():
+            # The built root is exactly what the tarball holds: keep it as the golden tree
+            # rather than deleting 470 MB and unpacking them again.
+            tree = _golden_path(tarball)
+            remove_tree(tree)
+            (build_root / ".complete").write_text(tarball.name + "\n")
+            build_root.rename(tree)
             _drop_other_keys(config.cache_dir, keep=tarball)
+        remove_tree(build_root)
         if done.returncode != 0 or not tarball.is_file():
             tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-25:])
             raise PbxBuildError(
@@ -133,9 +139,13 @@ def _unpack(tarball: Path, target: Path) -> None:
         raise PbxBuildError(f"unpacking {tarball} into {target} failed: {done.stderr.strip()}")
 
 
+def _golden_path(tarball: Path) -> Path:
+    return tarball.with_name(tarball.name.split(".")[0] + ".tree")
+
+
 def golden_tree(config: PbxConfig, tarball: Path) -> Path:
     """The pristine unpacked tree of `tarball`, unpacked once (under the build lock)."""
-    tree = tarball.with_name(tarball.name.split(".")[0] + ".tree")
+    tree = _golden_path(tarball)
     if (tree / ".complete").is_file():
         return tree
     with _locked(config.cache_dir / "build.lock"):

@@ -109,6 +109,29 @@ class LocalPbx:
         self.boot_timeout_s = boot_timeout_s
         self._process: subprocess.Popen[bytes] | None = None
 
+    @classmethod
+    def attach(cls, root: Path) -> LocalPbx:
+        """A LocalPbx for an existing root whose PbxConfig is unknown (a stray test PBX).
+
+        Only pid(), status(), logs(), rx() and down() are meaningful: the ports and secret of
+        the placeholder config are not the real ones.
+        """
+        placeholder = PbxConfig(
+            root=root,
+            ami_port=1024,
+            ami_user="unknown",
+            ami_secret="unknown-secret",
+            sip_port=1025,
+            rtp_start=1030,
+            rtp_end=1040,
+            audiosocket_port=1026,
+            hotline_number="000",
+            agent_queue="unknown",
+            prompts_dir=root / "unknown",
+            recordings_dir=root / "unknown",
+        )
+        return cls(placeholder)
+
     # --- queries ---------------------------------------------------------------------------
     def pid(self) -> int | None:
         """Asterisk's pid if it runs in our root (checked through /proc), else None."""

@@ -14,7 +14,7 @@ import pytest
 from ivr.pbx import LocalPbx
 from ivr.pbx.cache import remove_tree
 from ivr.pbx.mounts import mounts_under
-from tests.fixtures.pbx import RunningPbx, make_private_config
+from tests.fixtures.pbx import OWNER_FILE, RunningPbx, make_private_config, reap_strays
 
 pytestmark = pytest.mark.asterisk
 
@@ -91,6 +91,21 @@ def test_up_then_down_leaves_no_process_and_no_mount(tmp_path: Path) -> None:
         assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text()
         assert mounts_under(config.root) == []
         assert local.down() is False  # idempotent
+    finally:
+        local.down()
+        remove_tree(config.root)
+
+
+def test_a_stray_left_by_a_dead_session_is_reaped(pbx: RunningPbx, tmp_path: Path) -> None:
+    config = make_private_config(tmp_path)
+    local = LocalPbx(config)
+    try:
+        pid = local.up().pid
+        (tmp_path / OWNER_FILE).write_text("1 0\n")  # pid 1 never started at tick 0: dead owner
+        assert pid in reap_strays(tmp_path.parent)
+        assert local.pid() is None
+        assert mounts_under(config.root) == []
+        assert pbx.local.pid() is not None  # the live session's own PBX is left alone
     finally:
         local.down()
         remove_tree(config.root)
