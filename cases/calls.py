@@ -27,6 +27,7 @@ from cases.domain import mask_phone
 from cases.errors import CallNotFoundError
 from cases.models import CallRecord, CallStepRow
 from cases.outbox import TOPIC_CALL, emit, iso
+from cases.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +152,7 @@ class SqlCallRecorder:
                     record.linkedid,
                     record.version,
                     call_snapshot(record, with_steps=False),
-                    call.started_at,
+                    utcnow(),  # queue time is ours: the event's own time may be another clock's
                 )
         except IntegrityError:
             # A restarted controller may adopt a channel it already recorded: keep the record.
@@ -237,7 +238,7 @@ class SqlCallRecorder:
             record.linkedid,
             record.version,
             call_snapshot(record, with_steps=True),
-            ended_at,
+            utcnow(),
         )
 
 
