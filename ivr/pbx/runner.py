@@ -366,6 +366,24 @@ class LocalPbx:
         self.config.pid_file.unlink(missing_ok=True)
         return pid is not None
 
+    def kill(self) -> bool:
+        """Crash Asterisk on purpose (SIGKILL, no shutdown), for tests of what survives that.
+
+        Its mounts go with its namespace; `up()` afterwards starts it again. True if it ran.
+        """
+        pid = self.pid()
+        if pid is not None:
+            self._signal(pid, signal.SIGKILL)
+            if not self._wait_gone(pid, 5.0):
+                raise PbxStopError(f"Asterisk pid {pid} in {self.config.root} survived SIGKILL")
+        if self._process is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._process.wait(timeout=1)
+            self._process = None
+        unmount_under(self.config.root)
+        self.config.pid_file.unlink(missing_ok=True)
+        return pid is not None
+
     def _signal(self, pid: int, signum: signal.Signals) -> None:
         if self._is_ours(pid):  # re-check right before: pids get reused
             with contextlib.suppress(ProcessLookupError):

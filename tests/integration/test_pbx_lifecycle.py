@@ -91,6 +91,12 @@ def test_up_then_down_leaves_no_process_and_no_mount(tmp_path: Path) -> None:
         assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text()
         assert mounts_under(config.root) == []
         assert local.down() is False  # idempotent
+        # A crash (SIGKILL) leaves nothing mounted either, and the next up() works.
+        pid = local.up().pid
+        assert local.kill() is True
+        assert local.pid() is None and mounts_under(config.root) == []
+        assert local.up().pid != pid
+        assert local.down() is True
     finally:
         local.down()
         remove_tree(config.root)
