@@ -78,7 +78,9 @@ def test_prompts_and_recordings_are_mounted_inside(pbx: RunningPbx) -> None:
     assert mounts_under(pbx.root) == []
 
 
-def test_up_then_down_leaves_no_process_and_no_mount(tmp_path: Path) -> None:
+def test_up_down_kill_and_reaping_leave_no_process_and_no_mount(
+    pbx: RunningPbx, tmp_path: Path
+) -> None:
     config = make_private_config(tmp_path)
     local = LocalPbx(config)
     try:
@@ -91,27 +93,19 @@ def test_up_then_down_leaves_no_process_and_no_mount(tmp_path: Path) -> None:
         assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text()
         assert mounts_under(config.root) == []
         assert local.down() is False  # idempotent
+
         # A crash (SIGKILL) leaves nothing mounted either, and the next up() works.
         pid = local.up().pid
         assert local.kill() is True
         assert local.pid() is None and mounts_under(config.root) == []
-        assert local.up().pid != pid
-        assert local.down() is True
-    finally:
-        local.down()
-        remove_tree(config.root)
 
-
-def test_a_stray_left_by_a_dead_session_is_reaped(pbx: RunningPbx, tmp_path: Path) -> None:
-    config = make_private_config(tmp_path)
-    local = LocalPbx(config)
-    try:
+        # A stray of a dead test session is reaped; the live session's own PBX is left alone.
         pid = local.up().pid
         (tmp_path / OWNER_FILE).write_text("1 0\n")  # pid 1 never started at tick 0: dead owner
         assert pid in reap_strays(tmp_path.parent)
         assert local.pid() is None
         assert mounts_under(config.root) == []
-        assert pbx.local.pid() is not None  # the live session's own PBX is left alone
+        assert pbx.local.pid() is not None
     finally:
         local.down()
         remove_tree(config.root)
