@@ -37,7 +37,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, Literal, TypeVar
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from speech.intent.model import Cue, IntentData, IntentResult, Slots, Thresholds
 from speech.intent.places import PlaceMatcher
@@ -133,6 +133,7 @@ class IntentRouter:
             else:
                 long_cues[(cue, key)] = None
         self._long = tuple(long_cues)
+        self._long_padded = [f" {key} " for _, key in self._long]
 
     # --- text preparation --------------------------------------------------------------------
     def prepare_words(self, text: str) -> list[str]:
@@ -194,7 +195,15 @@ class IntentRouter:
             for size, (cue, key) in self._short.all_at(words, i, toneless):
                 end = offsets[i + size - 1] + len(keys[i + size - 1]) + 1
                 found_at.append((cue, key, (100.0, offsets[i] - 1, end)))
-        for cue, key in self._long:
+        # One batched pass (C, no Python per cue) finds the few long cues worth aligning.
+        if self.scorer == "partial" and self._long:
+            coarse = process.cdist(
+                self._long_padded, [padded], scorer=fuzz.partial_ratio, score_cutoff=self.cutoff
+            )[:, 0]
+            candidates = [self._long[int(i)] for i in coarse.nonzero()[0]]
+        else:
+            candidates = list(self._long)
+        for cue, key in candidates:
             scored = self._score(key, padded, len(prepared))
             if scored is not None:
                 found_at.append((cue, key, scored))
@@ -208,7 +217,7 @@ class IntentRouter:
             # About one and a half edits per cue: 85 for long cues, more for mid-sized ones.
             if score < 100.0 - 150.0 / (len(key) + 2):
                 continue
-            strength = 0.5 + 0.5 * (score - self.cutoff) / (100.0 - self.cutoff)
+            strength = 0.5 + 0.5 * (score - self.cutoff) / max(100.0 - self.cutoff, 1e-6)
             hits.append(_Hit(cue, key, score, start, end, cue.weight * strength))
         # Most matched characters first (length × how far above the cutoff); a hit that
         # overlaps a kept one by more than half of its own span is dropped. Scorers without
