@@ -171,6 +171,15 @@ async def responder_main(args: argparse.Namespace) -> int:
 # --- the run -----------------------------------------------------------------------------
 
 
+def ensure_prompts(console: Console) -> None:
+    """The controller plays the built prompts: build them once (as `make prompts` does)."""
+    settings = load_settings()
+    if not any(settings.prompts_path.glob("*.wav")):
+        console.print(f"building the prompts into {settings.prompts_path} (hotline prompts build)")
+        command = [sys.executable, "-m", "hotline.cli", "prompts", "build"]
+        subprocess.run(command, cwd=REPO, check=True)
+
+
 def make_config(base: Path, rtp_span: int) -> PbxConfig:
     settings = load_settings()
     ports = pick_ports(rtp_span)
@@ -239,7 +248,8 @@ def start_responder(
     return proc, db_url
 
 
-def db_counts(db_url: str, since: datetime) -> dict[str, int]:
+def db_counts(db_url: str, since: datetime, keys: str) -> tuple[dict[str, int], int]:
+    """Outcomes of the call records opened since `since`, and how many recorded `keys`."""
     from sqlalchemy import text
 
     from cases.db import make_engine
@@ -254,9 +264,17 @@ def db_counts(db_url: str, since: datetime) -> dict[str, int]:
                 ),
                 {"since": since.replace(tzinfo=None)},
             ).all()
+            with_keys = conn.execute(
+                text(
+                    "SELECT count(DISTINCT s.call_id) FROM call_steps s "
+                    "JOIN call_records r ON r.id = s.call_id "
+                    "WHERE r.started_at >= :since AND s.kind = 'digits' AND s.digits = :keys"
+                ),
+                {"since": since.replace(tzinfo=None), "keys": keys},
+            ).scalar_one()
     finally:
         engine.dispose()
-    return {str(outcome): int(count) for outcome, count in rows}
+    return {str(outcome): int(count) for outcome, count in rows}, int(with_keys)
 
 
 def asterisk_pid(root: Path) -> int | None:
@@ -282,6 +300,7 @@ class Result:
     asterisk_cpu: float | None
     wall_s: float
     db: dict[str, int] | None
+    db_keys: int | None
     peak_concurrent: int
 
 
@@ -377,7 +396,7 @@ async def bench(args: argparse.Namespace, console: Console) -> Result:
         responder_cpu = proc_cpu_s(responder.pid) - cpu0
         asterisk_cpu = proc_cpu_s(ast_pid) - ast0 if ast_pid and ast0 is not None else None
         await asyncio.sleep(2.0)  # let the responder write its last records
-        db = db_counts(db_url, since) if db_url else None
+        db, db_keys = db_counts(db_url, since, args.dtmf) if db_url else (None, None)
         completed = 0
         for steps in load.per_call().values():
             answered = any(s.cseq_method == "INVITE" and s.status == 200 for s in steps)
@@ -391,6 +410,7 @@ async def bench(args: argparse.Namespace, console: Console) -> Result:
             asterisk_cpu=asterisk_cpu / wall if asterisk_cpu is not None else None,
             wall_s=wall,
             db=db,
+            db_keys=db_keys,
             peak_concurrent=peak_concurrency(load),
         )
     finally:
@@ -448,6 +468,9 @@ def render(args: argparse.Namespace, result: Result) -> list[tuple[str, str]]:
         total = sum(result.db.values())
         detail = ", ".join(f"{k} {v}" for k, v in sorted(result.db.items()))
         rows.append(("call records in the DB", f"{total} ({detail})"))
+        rows.append(
+            ("records with the keys pressed", f"{result.db_keys} with digits {args.dtmf!r}")
+        )
     if load.errors:
         rows.append(("sipp errors", f"{len(load.errors)}; first: {load.errors[0][:120]}"))
     return rows
@@ -545,6 +568,8 @@ def main(argv: list[str] | None = None) -> int:
     if os.geteuid() != 0:
         console.print("[red]run as root: sipp plays RTP from a raw socket, Asterisk is chrooted")
         return 2
+    if args.mode == "controller":
+        ensure_prompts(console)
     result = asyncio.run(bench(args, console))
     rows = render(args, result)
     table = Table(title=f"Load run ({args.mode})")
