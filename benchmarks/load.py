@@ -302,6 +302,7 @@ class Result:
     db: dict[str, int] | None
     db_keys: int | None
     peak_concurrent: int
+    loadavg: tuple[float, float]  # 1-minute load average before and after the run
 
 
 def peak_concurrency(load: LoadReport) -> int:
@@ -371,6 +372,7 @@ async def bench(args: argparse.Namespace, console: Console) -> Result:
         console.print("warm-up call handled; starting the load run")
         timings.reset()
         since = datetime.now(UTC)
+        load_before = os.getloadavg()[0]
         ast_pid = up.pid or asterisk_pid(config.root)
         cpu0 = proc_cpu_s(responder.pid)
         ast0 = proc_cpu_s(ast_pid) if ast_pid else None
@@ -412,6 +414,7 @@ async def bench(args: argparse.Namespace, console: Console) -> Result:
             db=db,
             db_keys=db_keys,
             peak_concurrent=peak_concurrency(load),
+            loadavg=(load_before, os.getloadavg()[0]),
         )
     finally:
         with contextlib.suppress(Exception):
@@ -464,6 +467,13 @@ def render(args: argparse.Namespace, result: Result) -> list[tuple[str, str]]:
             else f"{100 * result.asterisk_cpu:.1f}% of one core",
         ),
     ]
+    rows.append(
+        (
+            "machine load (1-min average)",
+            f"{result.loadavg[0]:.1f} before, {result.loadavg[1]:.1f} after "
+            f"({os.cpu_count()} cores; other work on the machine shows here)",
+        )
+    )
     if result.db is not None:
         total = sum(result.db.values())
         detail = ", ".join(f"{k} {v}" for k, v in sorted(result.db.items()))
