@@ -295,7 +295,8 @@ class CallRunner:
             case Play():
                 self._step(StepKind.PROMPT, prompt=command.prompt)
                 target = f"{self.config.pbx_prompts}/{command.prompt}"
-                return await self._stream(target, command.keys, command.prompt)
+                host = self.config.prompts_dir / f"{command.prompt}.wav"
+                return await self._stream(target, command.keys, host)
             case Say():
                 return await self._say(command)
             case WaitDigit():
@@ -308,15 +309,23 @@ class CallRunner:
                 return await self._transfer(command)
         raise AssertionError(f"not an awaited command: {command}")  # pragma: no cover
 
-    async def _stream(self, target: str, keys: str, what: str) -> list[Event]:
+    async def _stream(self, target: str, keys: str, host_file: Path) -> list[Event]:
         result = await self.ami.agi(self.channel, f'STREAM FILE {target} "{keys}"')
         value = result.value
         if value is not None and value > 0:
             return [DigitPressed(chr(value))]
         if value is not None and value < 0:
-            # -1: the file could not be played (missing?) or the channel is going away; a
-            # hang-up arrives as ChannelGoneError on the next command.
-            log.error("call %s: could not play %s (%s)", self.call.uniqueid, what, result.raw)
+            # res_agi answers -1 both for a file it cannot open and for a caller who hung up
+            # during the prompt: the file on our side of the bind mount tells them apart.
+            if host_file.is_file():
+                raise ChannelGoneError(self.channel, f"caller hung up during {target}")
+            log.error(
+                "call %s: prompt file %s is missing (%s); run `hotline prompts build`",
+                self.call.uniqueid,
+                host_file,
+                result.raw,
+            )
+            self._step(StepKind.ERROR, prompt=host_file.stem, detail={"missing": str(host_file)})
         return [PlaybackFinished()]
 
     async def _say(self, command: Say) -> list[Event]:
@@ -330,7 +339,7 @@ class CallRunner:
             return [PlaybackFinished()]
         relative = _relative_audio(path, self.config.prompts_dir)
         self._step(StepKind.PROMPT, prompt=relative, detail={"text": text})
-        return await self._stream(f"{self.config.pbx_prompts}/{relative}", command.keys, text)
+        return await self._stream(f"{self.config.pbx_prompts}/{relative}", command.keys, path)
 
     async def _wait_digit(self, command: WaitDigit) -> list[Event]:
         loop = asyncio.get_running_loop()
