@@ -41,7 +41,7 @@ class AgiResult:
     raw: str
     result: str | None = None
     data: str | None = None
-    extras: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    extras: dict[str, str] = field(default_factory=dict, hash=False)
     message: str = ""
 
     @property
