@@ -205,3 +205,20 @@ def test_hotline_call_command_prints_steps_and_observes_keys(
     out = capsys.readouterr().out
     assert refused == 0, out
     assert "404 Not Found" in out
+
+
+async def test_load_run_of_a_few_calls(pbx: RunningPbx, tmp_path: Path) -> None:
+    from ivr.sipp import LoadSpec, run_load
+
+    progress: list[tuple[int, int]] = []
+    call = _spec(pbx, tmp_path, dtmf="1", wait_before_s=0.2, hangup_after_s=0.5,
+                 caller_id="0913[call_number]")  # fmt: skip
+    load = await run_load(
+        LoadSpec(call, calls=6, rate_per_s=6), on_progress=lambda e, a: progress.append((e, a))
+    )
+    assert load.exit_code == 0, (load.errors, pbx.logs(30))
+    assert (load.created, load.successful, load.failed) == (6, 6, 0)
+    assert load.answered == 6 and load.refused == 0
+    assert len(load.per_call()) == 6
+    assert progress[-1] == (6, 6)
+    assert "-r" in load.command and "-m" in load.command
