@@ -128,7 +128,7 @@ def restored_key(root: Path) -> str | None:
     return stamp.read_text().strip() if stamp.is_file() else None
 
 
-def _unpack(tarball: Path, target: Path) -> None:
+def unpack(tarball: Path, target: Path) -> None:
     done = subprocess.run(
         ["tar", "--numeric-owner", "-I", "zstd -T0", "-xpf", str(tarball), "-C", str(target)],
         capture_output=True,
@@ -155,7 +155,7 @@ def golden_tree(config: PbxConfig, tarball: Path) -> Path:
         remove_tree(partial)
         remove_tree(tree)
         partial.mkdir(parents=True)
-        _unpack(tarball, partial)
+        unpack(tarball, partial)
         (partial / ".complete").write_text(tarball.name + "\n")
         partial.rename(tree)
     return tree
@@ -211,7 +211,7 @@ def restore(config: PbxConfig, tarball: Path) -> None:
         remove_tree(staging)
         staging.mkdir(parents=True)
         try:
-            _unpack(tarball, staging)
+            unpack(tarball, staging)
         except PbxBuildError:
             remove_tree(staging)
             raise
