@@ -14,17 +14,18 @@ restart left open (outcome ``error``, cause says why).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from cases.db import session_factory, unit_of_work
 from cases.domain import mask_phone
-from cases.errors import CallNotFoundError
+from cases.errors import CallNotFoundError, ValidationError
 from cases.models import CallRecord, CallStepRow
 from cases.outbox import TOPIC_CALL, emit, iso
 from cases.types import utcnow
@@ -257,3 +258,48 @@ def get_call(session: Session, uniqueid: str) -> CallRecord:
     if record is None:
         raise CallNotFoundError(f"Call {uniqueid} has no record")
     return record
+
+
+@dataclass(frozen=True, slots=True)
+class CallFilter:
+    """Search criteria for the call log; every field optional, combined with AND."""
+
+    started_from: datetime | None = None
+    started_to: datetime | None = None
+    caller: str | None = None
+    outcome: str | None = None
+    intent: str | None = None
+
+
+def search_calls(
+    session: Session, f: CallFilter, *, offset: int = 0, limit: int = 50
+) -> tuple[Sequence[CallRecord], int]:
+    """A page of call records, newest first (steps not loaded), and how many match in all.
+
+    Each filter has an index that leads with it and ends in ``started_at``.
+    """
+    if limit < 1 or limit > 500 or offset < 0:
+        raise ValidationError(f"Paging offset={offset} limit={limit}: limit 1..500, offset >= 0")
+    query = select(CallRecord)
+    count = select(func.count(CallRecord.id))
+    conditions = []
+    if f.started_from is not None:
+        conditions.append(CallRecord.started_at >= f.started_from)
+    if f.started_to is not None:
+        conditions.append(CallRecord.started_at < f.started_to)
+    if f.caller is not None:
+        conditions.append(CallRecord.caller == f.caller)
+    if f.outcome is not None:
+        conditions.append(CallRecord.outcome == f.outcome)
+    if f.intent is not None:
+        conditions.append(CallRecord.intent == f.intent)
+    if conditions:
+        query = query.where(*conditions)
+        count = count.where(*conditions)
+    total = session.scalar(count) or 0
+    rows = session.scalars(
+        query.order_by(CallRecord.started_at.desc(), CallRecord.id.desc())
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    return rows, total

@@ -81,7 +81,8 @@ def _import(console: Console, engine: Engine, path: Path, fmt: DossierCodeFormat
         report = import_dossiers(engine, path, fmt, progress=tick)
     console.print(
         f"{path}: {report.total} rows, {report.inserted} new, {report.updated} updated, "
-        f"{len(report.rejected)} rejected"
+        f"{len(report.rejected)} rejected",
+        soft_wrap=True,
     )
     if report.rejected:
         table = Table("line", "code", "why rejected", title="Rejected rows")

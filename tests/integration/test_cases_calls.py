@@ -156,3 +156,28 @@ def test_concurrent_writers_neither_block_nor_lose_steps(migrated_engine: Engine
             record = get_call(session, uid)
             assert [s.seq for s in record.steps] == list(range(1, 41))
         assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 4
+
+
+def test_call_log_search_filters_and_pages(migrated_engine: Engine) -> None:
+    from cases.calls import CallFilter, search_calls
+
+    recorder = SqlCallRecorder(migrated_engine)
+    for i in range(6):
+        uid = f"s.{i}"
+        recorder.call_started(_started(uid, at=T0 + timedelta(minutes=i)))
+        if i % 2:
+            recorder.step(uid, CallStep(StepKind.SPEECH, T0, intent="complaint"))
+        outcome = Outcome.COMPLETED if i < 4 else Outcome.ABANDONED
+        recorder.call_ended(uid, CallEnded(outcome, T0 + timedelta(minutes=i, seconds=30)))
+    with Session(migrated_engine) as session:
+        rows, total = search_calls(session, CallFilter(), limit=2)
+        assert total == 6 and [r.uniqueid for r in rows] == ["s.5", "s.4"]
+        rows, total = search_calls(session, CallFilter(intent="complaint", outcome="completed"))
+        assert total == 2 and [r.uniqueid for r in rows] == ["s.3", "s.1"]
+        window = CallFilter(
+            started_from=T0 + timedelta(minutes=2), started_to=T0 + timedelta(minutes=4)
+        )
+        assert search_calls(session, window)[1] == 2
+        assert search_calls(session, CallFilter(caller="0900000000"))[1] == 0
+        rows, _ = search_calls(session, CallFilter(), offset=5, limit=10)
+        assert [r.uniqueid for r in rows] == ["s.0"]

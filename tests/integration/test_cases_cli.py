@@ -1,0 +1,48 @@
+"""`hotline db`, `hotline dossiers`, `hotline sync` end to end through the CLI entry point."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hotline.cli import main
+
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "dossiers-sample.csv"
+
+
+def test_cli_migrates_imports_looks_up_and_syncs(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("HOTLINE_DATABASE_URL", db_url)
+    monkeypatch.setenv("HOTLINE_IOC_DATABASE_URL", f"sqlite:///{tmp_path}/ioc.db")
+    monkeypatch.setenv("HOTLINE_STATE_DIR", str(tmp_path))
+
+    assert main(["db", "status"]) == 1  # not migrated yet
+    assert "hotline db upgrade" in capsys.readouterr().out
+    assert main(["db", "upgrade"]) == 0
+    assert main(["db", "upgrade"]) == 0
+    assert "already at" in capsys.readouterr().out
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        SAMPLE.read_text(encoding="utf-8") + "12345,Đăng ký khai sinh,,,,2026-11-01,2026-11-02,,"
+        "received,\n",
+        encoding="utf-8",
+    )
+    assert main(["dossiers", "import", str(bad)]) == 0
+    out = capsys.readouterr().out
+    assert "51 rows, 50 new, 0 updated, 1 rejected" in out
+    assert "5 digits" in out
+
+    assert main(["dossiers", "lookup", "000.25.16.H12-261002-0001"]) == 0
+    assert "Đăng ký thường trú" in capsys.readouterr().out
+    assert main(["dossiers", "lookup", "999.99.99.H99-991231-9999"]) == 1
+    assert "not in the directory" in capsys.readouterr().out
+    assert main(["dossiers", "lookup", "12-34"]) == 1
+    assert "expected 19" in capsys.readouterr().out
+
+    assert main(["sync", "status"]) == 0
+    assert "pending          0" in capsys.readouterr().out
+    assert main(["sync", "run", "--once"]) == 0
+    assert "0 pending" in capsys.readouterr().out
