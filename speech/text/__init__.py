@@ -5,7 +5,9 @@ Pure functions, no I/O. The public API:
 - :func:`nfc`, :func:`normalise`, :func:`strip_tones`, :func:`match_key`, :func:`tokens`;
 - :func:`read_number`, :func:`read_digits`, :func:`read_date`, :func:`read_time`;
 - :func:`words_to_digits` (None on failure), :func:`parse_spoken_digits` (raises),
-  :func:`extract_digits` (a digit run inside a sentence).
+  :func:`extract_digits` (a digit run inside a sentence), :func:`digit_runs`;
+- :func:`normalize_for_speech` (a written sentence with its numbers, dates, times and codes
+  in words, for the synthesiser).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from speech.text.normalise import (
     tokens,
 )
 from speech.text.numbers import (
+    digit_runs,
     extract_digits,
     parse_spoken_digits,
     read_date,
@@ -27,13 +30,16 @@ from speech.text.numbers import (
     read_time,
     words_to_digits,
 )
+from speech.text.spoken import normalize_for_speech
 
 __all__ = [
+    "digit_runs",
     "extract_digits",
     "match_key",
     "nfc",
     "normalise",
     "normalise_whitespace",
+    "normalize_for_speech",
     "parse_spoken_digits",
     "read_date",
     "read_digits",
