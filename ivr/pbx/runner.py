@@ -59,10 +59,17 @@ class UpReport:
     restored_s: float
     booted_s: float
     total_s: float
+    stale_configs: tuple[str, ...] = ()  # already running with other configs than settings say
 
     def summary(self) -> str:
         if self.already_running:
-            return f"Asterisk already running (pid {self.pid})"
+            text = f"Asterisk already running (pid {self.pid})"
+            if self.stale_configs:
+                text += (
+                    f"; its {', '.join(self.stale_configs)} differ from the settings now: "
+                    "`hotline pbx down && hotline pbx up` to apply them"
+                )
+            return text
         parts = []
         if self.built_s:
             parts.append(f"built {self.built_s:.1f} s")
@@ -212,6 +219,18 @@ class LocalPbx:
         restore(self.config, tarball)
         return built_s, time.monotonic() - started
 
+    def stale_configs(self) -> tuple[str, ...]:
+        """Config files in the root that differ from what the current PbxConfig renders."""
+        etc = self.config.root / "etc/asterisk"
+        stale: list[str] = []
+        for name, text in render_all(self.config).items():
+            try:
+                if (etc / name).read_text(encoding="utf-8") != text:
+                    stale.append(name)
+            except OSError:
+                stale.append(name)
+        return tuple(stale)
+
     def _asterisk_ids(self) -> tuple[int, int]:
         for line in (self.config.root / "etc/passwd").read_text().splitlines():
             fields = line.split(":")
@@ -253,7 +272,7 @@ class LocalPbx:
         started = time.monotonic()
         running = self.pid()
         if running is not None:
-            return UpReport(running, True, 0.0, 0.0, 0.0, 0.0)
+            return UpReport(running, True, 0.0, 0.0, 0.0, 0.0, self.stale_configs())
         if os.geteuid() != 0:
             raise PbxStartError("the local Asterisk needs root (chroot, mounts); run as root")
         unmount_under(self.config.root)  # leftovers of an older run, if any

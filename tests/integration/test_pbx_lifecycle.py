@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import socket
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -87,6 +88,10 @@ def test_up_down_kill_and_reaping_leave_no_process_and_no_mount(
         report = local.up()
         pid = report.pid
         assert local.status().running
+        again = local.up()
+        assert again.already_running and again.pid == pid and again.stale_configs == ()
+        changed = LocalPbx(replace(config, ami_secret="another-secret-123"))
+        assert changed.up().stale_configs == ("manager.conf",)
         assert Path(f"/proc/{pid}").exists()
         assert local.down() is True
         assert local.pid() is None
