@@ -8,16 +8,18 @@ it in production; the API also refuses it under ``env=test``), or with a short s
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 
 from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
 from sqlalchemy import Engine
+from starlette.routing import BaseRoute
 
 from api import problems
 from api.errors import UnsafeConfigError
-from api.metrics import MetricsMiddleware, make_registry
+from api.metrics import MetricsMiddleware, RouteTemplates, make_registry
 from api.routers import auth, calls, cases, health, open311, recordings
 from api.routers import dossiers as dossier_routes
 from cases.config import CONFIG_FILE, CasesConfig, load_config
@@ -59,6 +61,19 @@ def check_settings(settings: Settings) -> None:
             f"HOTLINE_API_SECRET is {len(settings.api_secret)} characters long; "
             f"{MIN_SECRET_LENGTH} at least outside development"
         )
+
+
+def iter_routes(app: FastAPI) -> Iterator[tuple[str, frozenset[str], BaseRoute]]:
+    """Every endpoint of `app` as (full path, methods, route), through included routers
+    (FastAPI keeps them nested rather than copying their routes)."""
+    for route in app.routes:
+        contexts = getattr(route, "effective_route_contexts", None)
+        if contexts is not None:
+            for ctx in contexts():
+                methods: set[str] | None = getattr(ctx.original_route, "methods", None)
+                yield ctx.path, frozenset(methods or ()), ctx.original_route
+        elif isinstance(route, APIRoute):
+            yield route.path, frozenset(route.methods or ()), route
 
 
 def make_directory(settings: Settings, engine: Engine) -> DossierDirectory:
@@ -126,5 +141,6 @@ def create_app(
     app.include_router(open311.router)
     app.include_router(health.metrics_router)
     problems.install(app)
-    app.add_middleware(MetricsMiddleware, metrics=http_metrics)
+    routes = RouteTemplates(path for path, _, _ in iter_routes(app))
+    app.add_middleware(MetricsMiddleware, metrics=http_metrics, routes=routes)
     return app

@@ -8,13 +8,14 @@
 
 from __future__ import annotations
 
+import re
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -46,28 +47,64 @@ class DatabaseCollector:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
 
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        """Names only: registering the collector must not touch the database."""
+        yield GaugeMetricFamily("hotline_database_up", "1 if the case database answered")
+        yield GaugeMetricFamily("hotline_cases", "Cases by status", labels=["status"])
+        yield GaugeMetricFamily("hotline_calls_open", "Call records still open")
+
     def collect(self) -> Iterator[GaugeMetricFamily]:
+        up = GaugeMetricFamily("hotline_database_up", "1 if the case database answered")
         cases = GaugeMetricFamily("hotline_cases", "Cases by status", labels=["status"])
         calls = GaugeMetricFamily("hotline_calls_open", "Call records still open")
-        with self._sessions() as session:
-            for status, count in session.execute(
-                select(Case.status, func.count()).group_by(Case.status)
-            ):
-                cases.add_metric([str(status)], float(count))
-            open_calls = session.scalar(
-                select(func.count()).select_from(CallRecord).where(CallRecord.ended_at.is_(None))
-            )
+        try:
+            with self._sessions() as session:
+                for status, count in session.execute(
+                    select(Case.status, func.count()).group_by(Case.status)
+                ):
+                    cases.add_metric([str(status)], float(count))
+                open_calls = session.scalar(
+                    select(func.count())
+                    .select_from(CallRecord)
+                    .where(CallRecord.ended_at.is_(None))
+                )
+        except SQLAlchemyError:
+            up.add_metric([], 0.0)
+            yield up
+            return
+        up.add_metric([], 1.0)
         calls.add_metric([], float(open_calls or 0))
+        yield up
         yield cases
         yield calls
+
+
+class RouteTemplates:
+    """Maps a request path to its route template (``/api/v1/cases/{reference}``), so labels
+    stay bounded. Static templates win over parametrised ones (``/calls/export.csv`` before
+    ``/calls/{uniqueid}``)."""
+
+    def __init__(self, templates: Iterable[str]) -> None:
+        ordered = sorted(set(templates), key=lambda t: (t.count("{"), -len(t)))
+        self._patterns = [
+            (re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(t)) + "$"), t)
+            for t in ordered
+        ]
+
+    def match(self, path: str) -> str:
+        for pattern, template in self._patterns:
+            if pattern.match(path):
+                return template
+        return "unmatched"
 
 
 class MetricsMiddleware:
     """Pure ASGI middleware (streams pass through untouched) that times every HTTP request."""
 
-    def __init__(self, app: ASGIApp, metrics: HttpMetrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: HttpMetrics, routes: RouteTemplates) -> None:
         self.app = app
         self.metrics = metrics
+        self.routes = routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -85,16 +122,10 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            route = _route_template(scope)
+            route = self.routes.match(str(scope.get("path", "")))
             method = str(scope.get("method", ""))
             self.metrics.requests.labels(method, route, str(status)).inc()
             self.metrics.latency.labels(method, route).observe(time.perf_counter() - started)
-
-
-def _route_template(scope: Scope) -> str:
-    route: Any = scope.get("route")
-    path: str | None = getattr(route, "path", None)
-    return path or "unmatched"
 
 
 def make_registry(sessions: sessionmaker[Session]) -> tuple[CollectorRegistry, HttpMetrics]:

@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import errors as api_errors
@@ -48,6 +48,7 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int, str], ...] = (
     (domain.DirectoryUnavailableError, 503, "directory_unavailable"),
     (domain.DatabaseError, 503, "database_unavailable"),
     (OperationalError, 503, "database_unavailable"),
+    (DataError, 422, "invalid_value"),
 )
 
 
@@ -100,7 +101,12 @@ def install(app: FastAPI) -> None:
         status, code = status_for(exc)
         if status >= 500:
             log.warning("%s %s: %s", request.method, request.url.path, exc)
-        message = "database unavailable" if isinstance(exc, OperationalError) else str(exc)
+        message = str(exc)
+        if isinstance(exc, OperationalError):
+            message = "database unavailable"
+        elif isinstance(exc, DataError):
+            # e.g. a NUL character, which PostgreSQL text cannot hold
+            message = f"a value was refused by the database: {str(exc.orig).splitlines()[0]}"
         return problem(request, status, code, message)
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
@@ -119,6 +125,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(api_errors.ApiError, on_api_error)
     app.add_exception_handler(domain.CasesError, on_api_error)
     app.add_exception_handler(OperationalError, on_api_error)
+    app.add_exception_handler(DataError, on_api_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_unexpected)

@@ -10,14 +10,34 @@ from cases.domain import Category
 from tests.api.conftest import Api
 
 BASE = "/open311/v2"
-SERVICE_FIELDS = {"service_code", "service_name", "description", "metadata", "type", "keywords",
-                  "group"}  # fmt: skip
+SERVICE_FIELDS = {
+    "service_code",
+    "service_name",
+    "description",
+    "metadata",
+    "type",
+    "keywords",
+    "group",
+}
 REQUEST_FIELDS = {
-    "service_request_id", "status", "status_notes", "service_name", "service_code",
-    "description", "agency_responsible", "service_notice", "requested_datetime",
-    "updated_datetime", "expected_datetime", "address", "address_id", "zipcode", "lat",
-    "long", "media_url",
-}  # fmt: skip
+    "service_request_id",
+    "status",
+    "status_notes",
+    "service_name",
+    "service_code",
+    "description",
+    "agency_responsible",
+    "service_notice",
+    "requested_datetime",
+    "updated_datetime",
+    "expected_datetime",
+    "address",
+    "address_id",
+    "zipcode",
+    "lat",
+    "long",
+    "media_url",
+}
 
 
 def _is_error(body: Any, code: int) -> bool:
@@ -87,8 +107,12 @@ async def test_post_request_then_get_it(api: Api) -> None:
 
 async def test_post_accepts_json_and_ward_attribute(api: Api) -> None:
     key = (await api.headers("super1"))["Authorization"].removeprefix("Bearer ")
-    body = {"api_key": key, "service_code": "traffic", "attribute[WARD]": "31834",
-            "description": "Ổ gà"}  # fmt: skip
+    body = {
+        "api_key": key,
+        "service_code": "traffic",
+        "attribute[WARD]": "31834",
+        "description": "Ổ gà",
+    }
     r = await api.client.post(f"{BASE}/requests.json", json=body)
     assert r.status_code == 200, r.text
     ref = r.json()[0]["service_request_id"]
@@ -115,15 +139,15 @@ async def test_post_errors_follow_the_spec(api: Api) -> None:
                 "description": "x",
             },
             400,
-        ),  # fmt: skip
+        ),
         "no description": (
             {"api_key": key, "service_code": "traffic", "lat": "9", "long": "105"},
             400,
-        ),  # fmt: skip
+        ),
         "ward unknown": (
             {"api_key": key, "service_code": "traffic", "address_id": "1", "description": "x"},
             400,
-        ),  # fmt: skip
+        ),
     }
     for name, (fields, status) in cases.items():
         r = await _post(api, **fields)
@@ -163,6 +187,6 @@ async def test_get_requests_errors(api: Api) -> None:
             "end_date": "2026-12-01T00:00:00Z",
             "service_code": "traffic,health",
             "status": "open,closed",
-        },  # fmt: skip
+        },
     )
     assert r.status_code == 200 and r.json() == []
