@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     audiosocket_host: str = "127.0.0.1"
     audiosocket_port: int = 9092
     agent_queue: str = "hotline-agents"
+    asterisk_prompts_dir: str = "/var/lib/hotline/prompts"  # prompts_dir as Asterisk sees it
 
     # --- call handling (ivr) ----------------------------------------------------------------
     menu_file: str = "menu.yaml"

@@ -177,7 +177,12 @@ def build_call_path(
         ),
         flow=load_menu(settings),
         session_config=session_config(settings),
-        runner_config=RunnerConfig(prompts_dir=prompts, recordings_dir=recordings),
+        runner_config=RunnerConfig(
+            prompts_dir=prompts,
+            recordings_dir=recordings,
+            pbx_prompts=settings.asterisk_prompts_dir,
+            queue_context="hotline-queue",
+        ),
     )
 
 

@@ -212,7 +212,9 @@ class Controller:
                 continue
             self._start_call(_started_from(info, self.hotline_number), CallResumed())
             adopted += 1
-        keep = frozenset(e.uniqueid for e in channels.values() if e.uniqueid)
+        # Our own runners close their records themselves (with the precise cause).
+        live = {e.uniqueid for e in channels.values() if e.uniqueid}
+        keep = frozenset(live | {c.runner.call.uniqueid for c in self.calls.values()})
         closed = await self.calllog.close_orphans(utcnow(), keep)
         log.info(
             "AMI connected (#%d): %d channel(s) live, %d adopted, %d orphaned record(s) closed",

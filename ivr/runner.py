@@ -317,7 +317,7 @@ class CallRunner:
         if value is not None and value < 0:
             # res_agi answers -1 both for a file it cannot open and for a caller who hung up
             # during the prompt: the file on our side of the bind mount tells them apart.
-            if host_file.is_file():
+            if host_file.is_file():  # noqa: ASYNC240 - one stat, after a failed prompt
                 raise ChannelGoneError(self.channel, f"caller hung up during {target}")
             log.error(
                 "call %s: prompt file %s is missing (%s); run `hotline prompts build`",

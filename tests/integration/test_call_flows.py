@@ -215,7 +215,9 @@ async def test_press_1_and_a_keypad_lookup_reads_the_dossier_status(
     imported = import_dossiers(hotline.engine, SAMPLE_DOSSIERS, fmt)
     assert imported.accepted > 0
     caller = "0912100001"
-    spec = hotline.spec(tmp_path, caller, dtmf=f"1,{DOSSIER_KEYS}#", hangup_after_s=4.0)
+    spec = hotline.spec(
+        tmp_path, caller, dtmf=f"1,{DOSSIER_KEYS}#", hangup_after_s=4.0, key_ms=120, gap_ms=150
+    )
     report = await place_call(spec)
     record = await hotline.closed_record(caller)
     assert report.ok, _explain(report, record, hotline.pbx)
@@ -265,7 +267,7 @@ async def test_hanging_up_mid_prompt_leaves_an_abandoned_record(
 
 async def test_agent_queue_timeout_returns_to_the_menu(hotline: Hotline, tmp_path: Path) -> None:
     caller = "0912100004"
-    report = await place_call(hotline.spec(tmp_path, caller, dtmf="0", hangup_after_s=6.0))
+    report = await place_call(hotline.spec(tmp_path, caller, dtmf="0", hangup_after_s=4.5))
     record = await hotline.closed_record(caller)
     assert report.ok, _explain(report, record, hotline.pbx)
     steps = _steps(record)
@@ -295,7 +297,7 @@ async def test_killing_asterisk_mid_call_closes_records_and_reconnects(
     callers = ["0912100005", "0912100006"]
     calls = [
         asyncio.create_task(
-            place_call(hotline.spec(tmp_path, c, hangup_after_s=None, max_call_s=6.0))
+            place_call(hotline.spec(tmp_path, c, hangup_after_s=None, max_call_s=30.0))
         )
         for c in callers
     ]
@@ -306,7 +308,7 @@ async def test_killing_asterisk_mid_call_closes_records_and_reconnects(
     assert pids, "no asterisk process found in the private root"
     for pid in pids:
         os.kill(pid, signal.SIGKILL)
-    await asyncio.gather(*calls, return_exceptions=True)
+    # Restart at once: the two sipp callers are still waiting for a BYE that will not come.
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, hotline.pbx.local.down)
     await loop.run_in_executor(None, hotline.pbx.local.up)
@@ -314,8 +316,12 @@ async def test_killing_asterisk_mid_call_closes_records_and_reconnects(
     assert hotline.controller.connections >= 2 and hotline.ami.connected
     for caller in callers:
         record = await hotline.closed_record(caller, timeout_s=25)
-        assert record.outcome in ("error", "abandoned"), _steps(record)
+        assert record.outcome == "error", _steps(record)
+        assert "Asterisk connection lost" in record.cause
     assert not hotline.controller.calls
+    for call in calls:
+        call.cancel()
+    await asyncio.gather(*calls, return_exceptions=True)
     # and the controller takes new calls again
     caller = "0912100007"
     report = await place_call(hotline.spec(tmp_path, caller, dtmf="1", hangup_after_s=1.5))
@@ -328,7 +334,7 @@ async def test_sigterm_says_goodbye_to_live_callers(pbx: RunningPbx, tmp_path: P
     """`hotline run` as a process: SIGTERM -> the caller hears the goodbye and is hung up."""
     db = tmp_path / "run.db"
     upgrade(f"sqlite:///{db}")
-    write_test_prompts(pbx.config.prompts_dir, only_missing=True)
+    write_test_prompts(pbx.config.prompts_dir / "calltest")
     host, port = pbx.ami_address
     sip_host, sip_port = pbx.sip_address
     env = {
@@ -338,7 +344,8 @@ async def test_sigterm_says_goodbye_to_live_callers(pbx: RunningPbx, tmp_path: P
         "HOTLINE_AMI_USER": pbx.config.ami_user,
         "HOTLINE_AMI_SECRET": pbx.config.ami_secret,
         "HOTLINE_DATABASE_URL": f"sqlite:///{db}",
-        "HOTLINE_PROMPTS_DIR": str(pbx.config.prompts_dir),
+        "HOTLINE_PROMPTS_DIR": str(pbx.config.prompts_dir / "calltest"),
+        "HOTLINE_ASTERISK_PROMPTS_DIR": "/var/lib/hotline/prompts/calltest",
         "HOTLINE_RECORDINGS_DIR": str(pbx.config.recordings_dir),
         "HOTLINE_DIGIT_TIMEOUT_MS": "3000",
     }
