@@ -51,9 +51,10 @@ class Decision(StrEnum):
 class Thresholds:
     """Confidence thresholds of :meth:`IntentResult.decision` and of "no intent".
 
-    Measured on the tuning split of ``tests/data/intent_eval.yaml`` (see docs/decisions.md):
-    at ``accept`` and above the router is right ≥ 97 % of the time; below ``reject`` it is
-    mostly off-topic speech, reported as no intent.
+    Chosen from the calibration on ``tests/data/intent_eval.yaml`` (docs/benchmarks.md
+    "## Intent routing"): answers at 0.9 and above were right 99 % of the time and everything
+    at ``accept`` and above 98.6 % (test split); between ``confirm`` and ``accept`` 67 %, worth
+    a yes/no read-back; below ``reject`` the result is "no intent" (mostly off-topic speech).
     """
 
     accept: float = 0.75

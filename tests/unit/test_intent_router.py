@@ -6,6 +6,8 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from speech.intent import (
     Decision,
@@ -167,3 +169,18 @@ def test_every_scorer_routes_the_plain_cases(scorer: str) -> None:
     router = IntentRouter(data, scorer=scorer)  # type: ignore[arg-type]
     assert router.route("tôi muốn khiếu nại").intent == "complaint"
     assert router.route("cho tôi gặp tổng đài viên").intent == "agent"
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.text(
+        alphabet="aăâbcdđeêghiklmnoôơpqrstuưvxyàáảãạằầèéẻềếìíòóỏồốờớùúủừứỳý 0123456789.,!?-",
+        max_size=60,
+    )
+)
+def test_route_never_fails_and_is_form_invariant(router: IntentRouter, text: str) -> None:
+    result = router.route(text)
+    assert 0.0 <= result.confidence <= 1.0
+    assert result.intent is None or result.confidence >= Thresholds().reject
+    nfd = router.route(unicodedata.normalize("NFD", text))
+    assert (nfd.intent, nfd.slots) == (result.intent, result.slots)
