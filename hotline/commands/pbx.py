@@ -83,10 +83,9 @@ def _ports(config: PbxConfig) -> str:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    config = config_from_settings(settings)
-    local = LocalPbx(config)
     try:
-        return _ACTIONS[args.action](args, config, local)
+        config = config_from_settings(settings)
+        return _ACTIONS[args.action](args, config, LocalPbx(config))
     except PbxError as exc:
         print(f"hotline pbx {args.action}: {exc}", file=sys.stderr)
         return 1
