@@ -35,6 +35,8 @@ from ivr.pbx.render import render_all
 log = logging.getLogger(__name__)
 
 ASTERISK = "/usr/sbin/asterisk"
+_LOG_TAIL_BYTES = 256 * 1024
+_LOG_ROTATE_BYTES = 20 * 1024 * 1024  # at start; the previous run's log is kept as .1
 _ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "HOME": "/var/lib/asterisk"}
 _START_SCRIPT = f"""set -eu
 R="$1"
@@ -159,7 +161,7 @@ class LocalPbx:
         if state is None or state in "ZX":
             return False
         try:
-            return os.readlink(f"/proc/{pid}/root") == str(self.config.root)
+            return os.readlink(f"/proc/{pid}/root") == os.path.realpath(self.config.root)
         except OSError:
             return False
 
@@ -181,7 +183,10 @@ class LocalPbx:
     def logs(self, lines: int = 50) -> str:
         """The last `lines` lines of Asterisk's console output (the log file of this run)."""
         try:
-            text = self.config.log_file.read_text(encoding="utf-8", errors="replace")
+            with self.config.log_file.open("rb") as handle:
+                size = handle.seek(0, os.SEEK_END)
+                handle.seek(max(0, size - _LOG_TAIL_BYTES))
+                text = handle.read().decode("utf-8", errors="replace")
         except FileNotFoundError:
             return ""
         return "\n".join(text.splitlines()[-lines:])
@@ -301,7 +306,10 @@ class LocalPbx:
 
     def _spawn(self) -> int:
         self.config.state_dir.mkdir(parents=True, exist_ok=True)
-        with self.config.log_file.open("ab") as out:
+        log_file = self.config.log_file
+        if log_file.is_file() and log_file.stat().st_size > _LOG_ROTATE_BYTES:
+            log_file.replace(log_file.with_name(log_file.name + ".1"))
+        with log_file.open("ab") as out:
             out.write(f"--- hotline pbx up {time.strftime('%F %T')} ---\n".encode())
             out.flush()
             self._process = subprocess.Popen(
