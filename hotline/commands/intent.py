@@ -13,6 +13,7 @@ Examples:
   hotline intent "đầu hẻm nhà tôi rác chất đống mấy ngày không ai dọn"
   hotline intent "tra cuu ho so so khong chin mot hai"
   hotline intent --explain "dạ hông phải"          # also print the phrases that matched
+  hotline intent --expect yes,no,repeat,agent "vâng đúng hồ sơ đó"   # answer to a question
   echo '{"text": "kẹt xe quá"}' | hotline intent --jsonl
 
 Needs: dialplans/intents.yaml (phrases, categories: data) and, for the place slot,
@@ -28,7 +29,7 @@ from pathlib import Path
 
 from hotline.errors import ConfigError
 from hotline.settings import Settings
-from speech.intent import IntentRouter, Thresholds, load_intent_data
+from speech.intent import INTENTS, IntentRouter, Thresholds, load_intent_data
 from speech.intent.errors import IntentError
 from speech.intent.loader import province_sections
 
@@ -49,6 +50,10 @@ def register(parser: argparse.ArgumentParser) -> None:
         help="province section of the intents file (default: the province of province.yaml)",
     )
     parser.add_argument("--no-places", action="store_true", help="do not load the ward list")
+    parser.add_argument(
+        "--expect",
+        help="comma-separated intents the flow can act on now, e.g. yes,no,repeat,agent",
+    )
     parser.add_argument("--explain", action="store_true", help="add the matched phrases")
 
 
@@ -91,11 +96,13 @@ def build_router(
     return IntentRouter(data, places=places, thresholds=Thresholds())
 
 
-def _answer(router: IntentRouter, text: str, explain: bool) -> dict[str, object]:
-    result = router.route(text)
+def _answer(
+    router: IntentRouter, text: str, explain: bool, expect: list[str] | None
+) -> dict[str, object]:
+    result = router.route(text, expect=expect)
     out = result.as_json()
     if explain:
-        out["matched"] = [list(hit) for hit in router.explain(text)]
+        out["matched"] = [list(hit) for hit in router.explain(text, expect=expect)]
     return out
 
 
@@ -103,11 +110,16 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if not args.jsonl and args.text is None:
         print("hotline intent: give TEXT or --jsonl (see hotline intent --help)", file=sys.stderr)
         return 2
+    expect = [e.strip() for e in args.expect.split(",") if e.strip()] if args.expect else None
+    if expect is not None:
+        unknown = sorted(set(expect) - set(INTENTS))
+        if unknown:
+            raise ConfigError(f"--expect: unknown intents {unknown} (known: {', '.join(INTENTS)})")
     router = build_router(
         settings, intents=args.intents, province=args.province, with_places=not args.no_places
     )
     if not args.jsonl:
-        print(json.dumps(_answer(router, args.text, args.explain), ensure_ascii=False))
+        print(json.dumps(_answer(router, args.text, args.explain, expect), ensure_ascii=False))
         return 0
     status = 0
     for number, line in enumerate(sys.stdin, start=1):
@@ -124,5 +136,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             )
             status = 1
             continue
-        print(json.dumps(_answer(router, text, args.explain), ensure_ascii=False), flush=True)
+        print(
+            json.dumps(_answer(router, text, args.explain, expect), ensure_ascii=False), flush=True
+        )
     return status

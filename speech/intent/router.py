@@ -32,14 +32,15 @@ router; ``category`` as above.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Generic, Literal, TypeVar
 
 from rapidfuzz import fuzz, process
 
-from speech.intent.model import Cue, IntentData, IntentResult, Slots, Thresholds
+from speech.intent.model import INTENTS, Cue, IntentData, IntentResult, Slots, Thresholds
 from speech.intent.places import PlaceMatcher
 from speech.text.normalise import match_key, normalise, tokens
 from speech.text.numbers import digit_runs, extract_digits, words_to_digits
@@ -52,6 +53,7 @@ T = TypeVar("T")
 _SHORT_CUE = 6  # characters: such cues match whole words only
 _CATEGORY_SHARE = 0.9
 _RUNNER_UP_DISCOUNT = 0.5
+_ANSWER_AT = 3  # with ``expect``: an answer word among the first words of a long sentence
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,22 @@ class _Hit:
     start: int
     end: int
     evidence: float
+
+
+def _expectation(expect: Collection[str] | None) -> frozenset[str] | None:
+    if expect is None:
+        return None
+    wanted = frozenset(expect)
+    unknown = sorted(wanted - set(INTENTS))
+    if unknown:
+        raise ValueError(f"unknown intents {unknown} in expect (known: {', '.join(INTENTS)})")
+    return wanted
+
+
+def _expected(cue: Cue, expect: frozenset[str]) -> bool:
+    if cue.category is not None:  # category words count for complaint or complaint_status
+        return "complaint" in expect or "complaint_status" in expect
+    return cue.intent in expect
 
 
 class _WordIndex(Generic[T]):
@@ -179,7 +197,7 @@ class IntentRouter:
         score = scorer(key, padded, score_cutoff=self.cutoff)
         return (score, 0, 0) if score >= self.cutoff else None
 
-    def _hits(self, words: list[str]) -> list[_Hit]:
+    def _hits(self, words: list[str], expect: frozenset[str] | None = None) -> list[_Hit]:
         keys = [match_key(w) for w in words]
         prepared = " ".join(keys)
         padded = f" {prepared} "
@@ -210,10 +228,18 @@ class IntentRouter:
         hits: list[_Hit] = []
         seen: set[tuple[Cue, str]] = set()
         for cue, key, found in found_at:
-            if (cue.short_only and not short) or (cue, key) in seen:
+            if (cue, key) in seen:
                 continue
             seen.add((cue, key))
             score, start, end = found
+            if expect is not None:
+                if not _expected(cue, expect):
+                    continue
+                # Asked a question, the answer word comes first: "vâng, đúng hồ sơ đó ạ".
+                if cue.short_only and not short and bisect_right(offsets, start + 1) > _ANSWER_AT:
+                    continue
+            elif cue.short_only and not short:
+                continue
             # About one and a half edits per cue: 85 for long cues, more for mid-sized ones.
             if score < 100.0 - 150.0 / (len(key) + 2):
                 continue
@@ -236,11 +262,14 @@ class IntentRouter:
             kept = [h for h in kept if not h.cue.short_only]
         return kept
 
-    def explain(self, text: str) -> list[tuple[str, str, float, float]]:
+    def explain(
+        self, text: str, *, expect: Collection[str] | None = None
+    ) -> list[tuple[str, str, float, float]]:
         """The cue hits kept for ``text``: (intent or category, cue key, score, evidence)."""
+        words = self.prepare_words(self._without_numbers(normalise(text)))
         return [
             (h.cue.category or h.cue.intent, h.key, round(h.score, 1), round(h.evidence, 3))
-            for h in self._hits(self.prepare_words(self._without_numbers(normalise(text))))
+            for h in self._hits(words, _expectation(expect))
         ]
 
     @staticmethod
@@ -252,8 +281,14 @@ class IntentRouter:
         return " ".join(words)
 
     # --- the answer ----------------------------------------------------------------------------
-    def route(self, text: str) -> IntentResult:
-        """Route one utterance; never raises on odd input (empty text is "no intent")."""
+    def route(self, text: str, *, expect: Collection[str] | None = None) -> IntentResult:
+        """Route one utterance; never raises on odd input (empty text is "no intent").
+
+        ``expect`` names the intents the flow can act on at this point (after "Bạn muốn tra
+        cứu hồ sơ, phải không?": yes, no, repeat, agent): evidence for other intents is
+        ignored, and an answer word counts at the start of a longer sentence too.
+        """
+        wanted = _expectation(expect)
         spoken = normalise(text)
         digits = extract_digits(spoken)
         place_found = self.places.find(spoken) if len(self.places) else None
@@ -262,7 +297,7 @@ class IntentRouter:
         if only_number is not None and len(only_number) >= 3:
             return IntentResult(None, 0.0, Slots(digits=only_number, place=place), (), text)
 
-        hits = self._hits(self.prepare_words(self._without_numbers(spoken)))
+        hits = self._hits(self.prepare_words(self._without_numbers(spoken)), wanted)
         evidence: dict[str, float] = {}
         categories: dict[str, float] = {}
 

@@ -50,3 +50,10 @@ def test_no_text_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
 def test_missing_intents_file_is_reported(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["intent", "--no-places", "--intents", "/nonexistent/intents.yaml", "x"]) == 1
     assert "cannot read intents file" in capsys.readouterr().err
+
+
+def test_expect(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["intent", "--no-places", "--expect", "yes,no", "vâng đúng là hồ sơ đó"]) == 0
+    assert json.loads(capsys.readouterr().out)["intent"] == "yes"
+    assert main(["intent", "--no-places", "--expect", "yes,maybe", "có"]) == 1
+    assert "unknown intents ['maybe']" in capsys.readouterr().err

@@ -184,3 +184,20 @@ def test_route_never_fails_and_is_form_invariant(router: IntentRouter, text: str
     assert result.intent is None or result.confidence >= Thresholds().reject
     nfd = router.route(unicodedata.normalize("NFD", text))
     assert (nfd.intent, nfd.slots) == (result.intent, result.slots)
+
+
+def test_expect_restricts_to_what_the_flow_can_act_on(router: IntentRouter) -> None:
+    answers = {"yes", "no", "repeat", "agent"}
+    assert router.route("vâng đúng là hồ sơ của tôi").intent == "dossier_status"
+    assert router.route("vâng đúng là hồ sơ của tôi", expect=answers).intent == "yes"
+    assert router.route("không phải hồ sơ đó đâu", expect=answers).intent == "no"
+    assert router.route("không, cho tôi gặp tổng đài viên", expect=answers).intent == "agent"
+    # An answer word late in a long sentence is not the answer.
+    late = router.route("tôi nói là hồ sơ của tôi có vấn đề không", expect=answers)
+    assert late.intent is None
+    # Category words count when a complaint is expected.
+    menu = router.route("kẹt xe quá", expect={"complaint", "dossier_status"})
+    assert (menu.intent, menu.slots.category) == ("complaint", "traffic")
+    assert router.route("kẹt xe quá", expect={"dossier_status"}).intent is None
+    with pytest.raises(ValueError, match="unknown intents"):
+        router.route("có", expect={"weather"})
