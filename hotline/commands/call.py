@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import heapq
 import tempfile
 import time
 from collections.abc import Callable
@@ -121,24 +122,42 @@ def _synthesise(text: str, settings: Settings, out: Path) -> Path:
 
 
 class _Printer:
-    """Prints SIP steps and AMI observations with the time since the INVITE."""
+    """Prints SIP steps and AMI observations in time order, stamped from the call's start.
+
+    SIP steps reach us from sipp's trace file a poll later than AMI events reach us from the
+    socket, so lines wait `HOLD_S` in a buffer and are printed sorted by their own clocks
+    (sipp's and Asterisk's, both wall time on this machine).
+    """
+
+    HOLD_S = 0.25
 
     def __init__(self, console: Console) -> None:
         self.console = console
-        self.t0: float | None = None
+        self.t0 = time.time()
+        self._pending: list[tuple[float, int, str]] = []
+        self._count = 0
 
-    def _stamp(self) -> str:
-        now = time.monotonic()
-        if self.t0 is None:
-            self.t0 = now
-        return f"[dim]{now - self.t0:7.3f}s[/dim]"
+    def _add(self, at: float, text: str) -> None:
+        self._count += 1
+        heapq.heappush(self._pending, (at, self._count, text))
 
     def sip(self, step: SipStep) -> None:
         colour = "cyan" if step.direction.value == "sent" else "green"
-        self.console.print(f"{self._stamp()} [{colour}]SIP {step.describe()}[/{colour}]")
+        self._add(step.at.timestamp(), f"[{colour}]SIP {step.describe()}[/{colour}]")
 
-    def ami(self, text: str) -> None:
-        self.console.print(f"{self._stamp()} [magenta]AMI {text}[/magenta]")
+    def ami(self, at: float, text: str) -> None:
+        self._add(at, f"[magenta]AMI {text}[/magenta]")
+
+    def flush(self, *, everything: bool = False) -> None:
+        horizon = time.time() - self.HOLD_S
+        while self._pending and (everything or self._pending[0][0] <= horizon):
+            at, _, text = heapq.heappop(self._pending)
+            self.console.print(f"[dim]{at - self.t0:7.3f}s[/dim] {text}")
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(0.05)
+            self.flush()
 
 
 def _describe_event(event: Any, channels: set[str], caller: str) -> str | None:
@@ -189,7 +208,8 @@ async def _observe(settings: Settings, caller: str, printer: _Printer) -> Callab
             return
         text = _describe_event(event, channels, caller)
         if text:
-            printer.ami(text)
+            stamp = event.get("Timestamp")
+            printer.ami(float(stamp) if stamp else time.time(), text)
 
     client.subscribe(on_event)
     try:
@@ -205,6 +225,7 @@ async def _observe(settings: Settings, caller: str, printer: _Printer) -> Callab
 
 async def _call(spec: CallSpec, settings: Settings, observe: bool, console: Console) -> CallReport:
     printer = _Printer(console)
+    ticker = asyncio.create_task(printer.run())
     closer = await _observe(settings, spec.caller_id, printer) if observe else None
     try:
         return await place_call(spec, on_step=printer.sip)
@@ -213,10 +234,14 @@ async def _call(spec: CallSpec, settings: Settings, observe: bool, console: Cons
             await asyncio.sleep(0.3)  # let the Hangup event arrive
             with contextlib.suppress(Exception):
                 await closer()
+        ticker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ticker
+        printer.flush(everything=True)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     with tempfile.TemporaryDirectory(prefix="hotline-say-") as tmp:
         wav: Path | None = args.play
         if args.say:

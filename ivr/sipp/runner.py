@@ -24,6 +24,9 @@ from pathlib import Path
 from ivr.sipp.capture import RtpCapture
 from ivr.sipp.errors import SippError, SippNotFoundError, SippRunError
 from ivr.sipp.media import (
+    DEFAULT_FIRST_SEQUENCE,
+    DEFAULT_SSRC,
+    Key,
     Segment,
     Silence,
     Speech,
@@ -118,8 +121,15 @@ class PreparedCall:
     local_port: int
 
 
-def plan_call(spec: CallSpec, log_dir: Path, speech_pcm: object | None = None) -> ScenarioPlan:
-    """Write the caller's pcaps into `log_dir` and return the scenario plan (moves)."""
+def plan_call(spec: CallSpec, log_dir: Path) -> ScenarioPlan:
+    """Write the caller's pcaps into `log_dir` and return the scenario plan (moves).
+
+    Like a real phone, the caller keeps sending RTP (μ-law silence) until the call ends: the
+    input pcap goes on with silence for as long as the call may last after the input. Without
+    it, Asterisk would hang up a caller silent for longer than pjsip.conf `rtp_timeout`, and
+    AsyncAGI commands would be picked up more slowly (Asterisk wakes on caller audio). sipp
+    stops a pcap when the call ends or when the next pcap starts (sipp src/call.cpp).
+    """
     speech = None
     if spec.wav is not None:
         try:
@@ -127,39 +137,60 @@ def plan_call(spec: CallSpec, log_dir: Path, speech_pcm: object | None = None) -
         except OSError as exc:
             raise SippError(f"caller speech {spec.wav} cannot be read: {exc}") from exc
         speech = Speech(pcm_from_wav(data))
+    hangup_ms = None if spec.hangup_after_s is None else round(spec.hangup_after_s * 1000)
+    max_wait_ms = round(spec.max_call_s * 1000)
+    tail = Silence(hangup_ms if hangup_ms is not None else max_wait_ms)
     moves: list[Move] = []
     wait_ms = round(spec.wait_before_s * 1000)
+    keys = parse_keys(spec.dtmf, key_ms=spec.key_ms, gap_ms=spec.gap_ms)
     if spec.mode is DtmfMode.RFC2833:
         segments: list[Segment] = [Silence(wait_ms)] if wait_ms else []
-        segments += parse_keys(spec.dtmf, key_ms=spec.key_ms, gap_ms=spec.gap_ms)
+        segments += keys
         if speech is not None:
             segments.append(speech)
-        if segments:
-            moves.append(_pcap_move(segments, log_dir / "input.pcap"))
+        moves.append(_pcap_move(segments, tail, log_dir / "input.pcap", stream=0))
     else:
+        info_ms = 0
+        for segment in keys:
+            if isinstance(segment, Silence):
+                info_ms += segment.ms
+            elif isinstance(segment, Key):
+                info_ms += segment.ms + 100  # an INFO round trip, generously
+        background = Silence(wait_ms + info_ms)
+        silence = Silence(background.ms + tail.ms)
+        moves.append(_pcap_move([], silence, log_dir / "silence.pcap", stream=0))
         if wait_ms:
             moves.append(Wait(wait_ms))
-        for segment in parse_keys(spec.dtmf, key_ms=spec.key_ms, gap_ms=spec.gap_ms):
+        for segment in keys:
             if isinstance(segment, Silence):
                 moves.append(Wait(segment.ms))
-            elif not isinstance(segment, Speech):
+            elif isinstance(segment, Key):
                 moves.append(SendInfo(segment.key, segment.ms))
         if speech is not None:
-            moves.append(_pcap_move([Silence(100), speech], log_dir / "speech.pcap"))
+            speech_pcap = log_dir / "speech.pcap"
+            moves.append(_pcap_move([Silence(100), speech], tail, speech_pcap, stream=1))
     return ScenarioPlan(
         caller_id=spec.caller_id,
         moves=tuple(moves),
-        hangup_after_ms=(
-            None if spec.hangup_after_s is None else round(spec.hangup_after_s * 1000)
-        ),
-        max_wait_ms=round(spec.max_call_s * 1000),
+        hangup_after_ms=hangup_ms,
+        max_wait_ms=max_wait_ms,
     )
 
 
-def _pcap_move(segments: list[Segment], path: Path) -> PlayPcap:
-    packets = build_stream(segments)
+def _pcap_move(segments: list[Segment], tail: Silence, path: Path, *, stream: int) -> PlayPcap:
+    """Write segments + tail as one pcap; the move waits for the segments only.
+
+    Each pcap of a call is its own RTP stream (SSRC and sequence numbers of its own), since
+    starting one in sipp stops the one before at an unknown point.
+    """
+    ssrc = DEFAULT_SSRC + stream
+    first_sequence = (DEFAULT_FIRST_SEQUENCE + 20000 * stream) & 0xFFFF
+    packets = build_stream([*segments, tail], ssrc=ssrc, first_sequence=first_sequence)
     path.write_bytes(stream_to_pcap(packets))
-    return PlayPcap(str(path.resolve()), round(stream_duration_s(packets) * 1000))
+    input_ms = 0
+    if segments:
+        input_ms = round(stream_duration_s(build_stream(segments)) * 1000)
+    return PlayPcap(str(path.resolve()), input_ms)
 
 
 def _plan_length_s(plan: ScenarioPlan) -> float:

@@ -5,9 +5,13 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ivr.sipp.errors import ScenarioError
+from ivr.sipp.media import wav_from_pcm
+from ivr.sipp.pcap import decode_pcap
+from ivr.sipp.rtp import RtpPacket
 from ivr.sipp.runner import plan_call
 from ivr.sipp.scenario import (
     REFUSAL_CODES,
@@ -99,31 +103,57 @@ def test_info_dtmf_and_cseq_sequence() -> None:
     assert "CSeq: 4 BYE" in bye
 
 
-def test_plan_call_rfc2833_makes_one_pcap(tmp_path: Path) -> None:
+def _pcap_seconds(path: Path) -> float:
+    records = decode_pcap(path.read_bytes())
+    return records[-1].time_s - records[0].time_s + 0.02
+
+
+def test_plan_call_rfc2833_makes_one_pcap_that_goes_on_with_silence(tmp_path: Path) -> None:
     spec = CallSpec(dtmf="12", wait_before_s=0.5, hangup_after_s=2.0)
     plan = plan_call(spec, tmp_path)
     (move,) = plan.moves
     assert isinstance(move, PlayPcap)
     assert Path(move.path) == (tmp_path / "input.pcap").resolve()
-    assert Path(move.path).stat().st_size > 0
-    # 0.5 s wait + 2 x (key 250 ms + end packets 40 ms + rounding, gap 260 ms)
+    # the move waits for the input only: 0.5 s + 2 x (key 250 ms + 3 end packets + gap 260 ms)
     assert 1500 <= move.duration_ms <= 1800
+    # ... while the pcap keeps the caller's RTP flowing until the planned hang-up
+    assert _pcap_seconds(Path(move.path)) == pytest.approx(move.duration_ms / 1000 + 2.0, abs=0.03)
     assert plan.hangup_after_ms == 2000
 
 
 def test_plan_call_info_mode(tmp_path: Path) -> None:
     spec = CallSpec(dtmf="1,2", dtmf_mode="info", wait_before_s=0.2, hangup_after_s=None)
     plan = plan_call(spec, tmp_path)
-    assert plan.moves == (
+    background, *rest = plan.moves
+    assert rest == [
         Wait(200),
         SendInfo("1", 250),
         Wait(250),
         Wait(1000),
         SendInfo("2", 250),
         Wait(250),
+    ]
+    # silence from the answer until max_call_s after the keys, started without waiting
+    assert isinstance(background, PlayPcap) and background.duration_ms == 0
+    assert _pcap_seconds(Path(background.path)) == pytest.approx(
+        0.2 + 2 * (0.35 + 0.25) + 1.0 + 120.0, abs=0.05
     )
+    packets = [RtpPacket.parse(r.payload) for r in decode_pcap(Path(background.path).read_bytes())]
+    assert {p.payload_type for p in packets} == {0}
     assert plan.hangup_after_ms is None
     assert plan.max_wait_ms == 120_000
+
+
+def test_plan_call_info_mode_speech_is_a_second_stream(tmp_path: Path) -> None:
+    wav = tmp_path / "say.wav"
+    wav.write_bytes(wav_from_pcm(np.full(1600, 3000, dtype=np.int16)))
+    plan = plan_call(CallSpec(dtmf="5", dtmf_mode="info", wav=wav, hangup_after_s=1.0), tmp_path)
+    background, speech = (m for m in plan.moves if isinstance(m, PlayPcap))
+    assert speech.duration_ms == 300  # 100 ms lead-in + 200 ms of speech
+    first = RtpPacket.parse(decode_pcap(Path(background.path).read_bytes())[0].payload)
+    second = RtpPacket.parse(decode_pcap(Path(speech.path).read_bytes())[0].payload)
+    assert first.ssrc != second.ssrc
+    assert abs(first.sequence - second.sequence) > 1000
 
 
 @pytest.mark.parametrize(
