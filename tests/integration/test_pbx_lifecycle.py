@@ -40,6 +40,32 @@ def test_ami_login_with_the_rendered_secret(pbx: RunningPbx) -> None:
     assert "Response: Success" in reply
 
 
+def test_the_ami_user_may_not_originate_or_run_cli_commands(pbx: RunningPbx) -> None:
+    with socket.create_connection(pbx.ami_address, timeout=5) as conn:
+        reader = conn.makefile("rb")
+        reader.readline()  # banner
+        counter = iter(range(1, 100))
+
+        def action(*lines: str) -> str:
+            """Send an action; the response block with our ActionID (events are skipped)."""
+            action_id = f"priv{next(counter)}"
+            wire = "".join(f"{line}\r\n" for line in (*lines, f"ActionID: {action_id}"))
+            conn.sendall(wire.encode() + b"\r\n")
+            while True:
+                block: list[str] = []
+                while line := reader.readline().decode().rstrip("\r\n"):
+                    block.append(line)
+                if f"ActionID: {action_id}" in block:
+                    return "\n".join(block)
+
+        user, secret = pbx.config.ami_user, pbx.config.ami_secret
+        assert "Success" in action("Action: Login", f"Username: {user}", f"Secret: {secret}")
+        originate = action("Action: Originate", "Channel: Local/1@hotline-in", "Application: NoOp")
+        assert "Response: Error" in originate and "Permission denied" in originate
+        command = action("Action: Command", "Command: core show version")
+        assert "Response: Error" in command and "Permission denied" in command
+
+
 def test_ami_login_with_a_wrong_secret_is_refused(pbx: RunningPbx) -> None:
     reply = _ami_login(pbx.ami_address, pbx.config.ami_user, "not-the-secret")
     assert "Response: Error" in reply
