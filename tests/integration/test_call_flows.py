@@ -19,7 +19,7 @@ import struct
 import subprocess
 import sys
 import wave
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ from hotline.wiring import build_call_path
 from ivr.ami import AmiClient
 from ivr.calllog import CallLog
 from ivr.controller import Controller
-from ivr.flows import Flow, TransferNode, load_prompts
+from ivr.flows import Flow, load_prompts
 from ivr.sipp import CallReport, CallSpec, HangupParty, place_call
 from tests.fixtures.pbx import RunningPbx
 
@@ -152,10 +152,11 @@ class RecordingSynth:
         return path
 
 
-@pytest.fixture
-async def hotline(pbx: RunningPbx, tmp_path: Path) -> AsyncIterator[Hotline]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'hotline.db'}")
-    upgrade(engine)
+@contextlib.asynccontextmanager
+async def running_hotline(
+    pbx: RunningPbx, engine: Engine, node_changes: dict[str, dict[str, Any]] | None = None
+) -> AsyncIterator[Hotline]:
+    """Our controller, in-process, on the private PBX's AMI, writing into `engine`."""
     prompts = pbx.config.prompts_dir / "calltest"
     write_test_prompts(prompts)
     settings = load_settings(digit_timeout_ms=1000)
@@ -164,11 +165,11 @@ async def hotline(pbx: RunningPbx, tmp_path: Path) -> AsyncIterator[Hotline]:
     )
     texts: list[str] = []
     services = dataclasses.replace(path.services, tts=RecordingSynth(path.services.tts, texts))
-    agent = path.flow.nodes["agent"]
-    assert isinstance(agent, TransferNode)
-    flow: Flow = dataclasses.replace(
-        path.flow, nodes={**path.flow.nodes, "agent": dataclasses.replace(agent, timeout_s=2)}
-    )
+    changes = {"agent": {"timeout_s": 2}, **(node_changes or {})}
+    nodes = dict(path.flow.nodes)
+    for node_id, fields in changes.items():
+        nodes[node_id] = dataclasses.replace(nodes[node_id], **fields)
+    flow: Flow = dataclasses.replace(path.flow, nodes=nodes)
     host, port = pbx.ami_address
     ami = AmiClient(
         host,
@@ -205,7 +206,20 @@ async def hotline(pbx: RunningPbx, tmp_path: Path) -> AsyncIterator[Hotline]:
         await ami.close()
         calllog.close()
         executor.shutdown()
-        engine.dispose()
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'hotline.db'}")
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+async def hotline(pbx: RunningPbx, engine: Engine) -> AsyncIterator[Hotline]:
+    async with running_hotline(pbx, engine) as running:
+        yield running
 
 
 async def test_press_1_and_a_keypad_lookup_reads_the_dossier_status(
@@ -407,3 +421,67 @@ async def test_sigterm_says_goodbye_to_live_callers(pbx: RunningPbx, tmp_path: P
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+async def test_a_call_parked_before_the_controller_starts_is_adopted(
+    pbx: RunningPbx, engine: Engine, tmp_path: Path
+) -> None:
+    """Asterisk does not replay AsyncAGIStart: the controller finds the call by listing
+    channels at login, apologises and plays the menu."""
+    host, port = pbx.sip_address
+    caller = "0912100009"
+    spec = CallSpec(
+        sip_host=host,
+        sip_port=port,
+        number=pbx.config.hotline_number,
+        caller_id=caller,
+        wait_before_s=3.0,
+        dtmf="3",
+        hangup_after_s=2.0,
+        max_call_s=30.0,
+        log_dir=tmp_path / "sipp",
+    )
+    call = asyncio.create_task(place_call(spec))
+    await asyncio.sleep(1.5)  # answered and parked in AGI(agi:async), nobody listening
+    async with running_hotline(pbx, engine) as hotline:
+        report = await call
+        record = await hotline.closed_record(caller)
+    assert report.ok, _explain(report, record, pbx)
+    steps = _steps(record)
+    prompts = [s.prompt for s in record.steps if s.kind == "prompt"]
+    assert prompts[:2] == ["reconnect_apology", "main_menu"], steps
+    assert "digits:main=3" in steps and "node:case_code" in steps
+
+
+async def test_a_recorded_complaint_becomes_a_case_read_back_twice(
+    pbx: RunningPbx, engine: Engine, tmp_path: Path
+) -> None:
+    speech = tmp_path / "speech.wav"  # 2 s of "voice": what matters is that it is not silence
+    _tone(speech, 2.0, freq=300.0)
+    changes = {"report_record": {"silence_s": 2}}
+    async with running_hotline(pbx, engine, changes) as hotline:
+        caller = "0912100010"
+        spec = hotline.spec(tmp_path, caller, dtmf="2,1", wav=speech, hangup_after_s=5.0)
+        report = await place_call(spec)
+        record = await hotline.closed_record(caller)
+    assert report.ok, _explain(report, record, pbx)
+    steps = _steps(record)
+    assert "digits:report_category=1" in steps, steps
+    rec = next(s for s in record.steps if s.kind == "recording")
+    assert int(rec.detail["duration_ms"]) > 1000, rec.detail
+    wav = pbx.config.recordings_dir / f"{rec.detail['name']}.wav"
+    assert wav.is_file() and wav.stat().st_size > 16_000
+    created = next(s for s in record.steps if s.kind == "case")
+    assert created.detail["outcome"] == "created"
+    reference = created.detail["case_reference"]
+    from cases.services import get_case_by_reference
+
+    with session_factory(engine)() as session:
+        case = get_case_by_reference(session, reference)
+        assert case.category.value == "environment"
+        assert case.audio_ref.endswith(f"{rec.detail['name']}.wav")
+        assert case.call_uniqueid == record.uniqueid
+    readback = next(t for t in hotline.tts_texts if "Mã số phản ánh" in t)
+    from speech.text import read_digits
+
+    assert readback.count(read_digits(reference, groups=(4, 4))) == 2
