@@ -497,8 +497,10 @@ read from Asterisk's own AMI `Timestamp:` headers: *first* is AsyncAGIStart → 
 AGIExecStart of the channel (event delivered, responder decides, `Action: AGI`, Asterisk
 dequeues the command); *next* is AsyncAGIExec (a command finished) → the next AGIExecStart on
 the same channel. Asterisk dequeues AsyncAGI commands between media frames, so pickups come in
-steps of ~20 ms while the caller sends audio and ~100 ms once the caller is silent (the p99 of
-*next*). CPU is user+system time from /proc/<pid>/stat over the run's wall time.
+steps of ~20 ms; the sipp callers send RTP (μ-law silence, like a phone) for the whole call —
+with a silent caller a pickup takes up to ~100 ms (measured before the callers did so: next
+command p99 100.8 ms with the trivial responder). CPU is user+system time from
+/proc/<pid>/stat over the run's wall time.
 """
 
 
