@@ -70,7 +70,7 @@ class RawAmi:
         await self.writer.wait_closed()
 
 
-@pytest.mark.parametrize("number", ["0912345678", "19009121", "112"])
+@pytest.mark.parametrize("number", ["0912345678", "19009121", "112", "9", "*99#"])
 async def test_an_unknown_number_is_refused_with_404(pbx: RunningPbx, number: str) -> None:
     report = await place_call(
         CallSpec(sip_port=pbx.config.sip_port, number=number, hangup_after_s=1.0)

@@ -80,7 +80,8 @@ def test_pjsip_binds_loopback_and_identifies_the_caller_by_ip(rendered: dict[str
     assert "bind = 127.0.0.1:25060" in text
     assert "0.0.0.0" not in text
     assert "match = 127.0.0.1" in text
-    for line in ("allow = ulaw", "dtmf_mode = rfc4733", "rtp_symmetric = yes", "direct_media = no"):
+    expected = ("allow = ulaw", "dtmf_mode = rfc4733", "rtp_symmetric = yes", "direct_media = no")
+    for line in (*expected, "allow_overlap = no"):
         assert line in text
     assert "[anonymous]" not in text
 
