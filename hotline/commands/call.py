@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import contextlib
 import heapq
+import logging
 import tempfile
 import time
 from collections.abc import Callable
@@ -242,6 +243,8 @@ async def _call(spec: CallSpec, settings: Settings, observe: bool, console: Cons
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     console = Console(highlight=False, soft_wrap=True)
+    if not getattr(args, "verbose", False):
+        logging.getLogger("ivr.ami").setLevel(logging.WARNING)  # the login line is noise here
     with tempfile.TemporaryDirectory(prefix="hotline-say-") as tmp:
         wav: Path | None = args.play
         if args.say:

@@ -38,6 +38,7 @@ from ivr.sipp.media import (
     stream_to_pcap,
 )
 from ivr.sipp.report import (
+    EXIT_CODES,
     CallReport,
     SipStep,
     parse_errors,
@@ -59,6 +60,7 @@ ERRORS = "errors.log"
 STATS = "stats.csv"
 SCREEN = "screen.log"
 STDOUT = "sipp.out"
+BIND_ATTEMPTS = 3
 SLACK_S = 20.0  # added to the expected call length for sipp's own global timeout
 
 
@@ -331,10 +333,17 @@ def _read(path: Path) -> str:
 
 
 def _fatal_message(prepared: PreparedCall, code: int) -> str:
-    output = _read(prepared.log_dir / STDOUT)
-    lines = [ln.strip() for ln in output.splitlines() if ln.strip() and "----" not in ln]
-    tail = " | ".join(lines[-3:])
-    return f"sipp exited {code} before placing a call ({tail or 'no output'})"
+    errors = parse_errors(_read(prepared.log_dir / ERRORS))
+    if errors:
+        detail = " | ".join(errors[-3:])
+    else:
+        output = _read(prepared.log_dir / STDOUT)
+        lines = [ln.strip() for ln in output.splitlines() if ln.strip() and "----" not in ln]
+        detail = " | ".join(lines[-3:]) or "no output"
+    return (
+        f"sipp exited {code} ({EXIT_CODES.get(code, 'unknown')}) before placing a call: "
+        f"{detail}. Traces in {prepared.log_dir}"
+    )
 
 
 async def place_call(
@@ -349,19 +358,25 @@ async def place_call(
     `spec.log_dir` (default: a new temporary directory, named in the report).
     """
     log_dir = spec.log_dir or Path(tempfile.mkdtemp(prefix="hotline-call-"))
-    prepared = prepare_call(spec, log_dir, sipp=sipp)
-    follower = _Follower(log_dir / SHORTMSG, on_step)
-    capture = RtpCapture(prepared.media_port) if spec.record_to is not None else None
-    if capture is not None:
-        capture.start()
-    try:
-        code = await _run(prepared, follower, prepared.expected_s + 2 * SLACK_S)
-    finally:
+    ports_picked = not (spec.local_port and spec.media_port)
+    for attempt in range(BIND_ATTEMPTS):
+        prepared = prepare_call(spec, log_dir, sipp=sipp)
+        follower = _Follower(log_dir / SHORTMSG, on_step)
+        capture = RtpCapture(prepared.media_port) if spec.record_to is not None else None
         if capture is not None:
-            capture.stop()
-    steps = parse_shortmessages(_read(log_dir / SHORTMSG)) or follower.steps
-    if not steps and code in (254, 255):
-        raise SippRunError(_fatal_message(prepared, code))
+            capture.start()
+        try:
+            code = await _run(prepared, follower, prepared.expected_s + 2 * SLACK_S)
+        finally:
+            if capture is not None:
+                capture.stop()
+        steps = parse_shortmessages(_read(log_dir / SHORTMSG)) or follower.steps
+        if steps or code not in (254, 255):
+            break
+        # 254: a port we picked was taken meanwhile (another test run): pick again
+        if code != 254 or not ports_picked or attempt == BIND_ATTEMPTS - 1:
+            raise SippRunError(_fatal_message(prepared, code))
+        log.info("sipp could not bind its ports (exit 254); picking new ones")
     rtp_capture = None
     if capture is not None and spec.record_to is not None:
         capture.save(spec.record_to, log_dir / "received.pcap")
