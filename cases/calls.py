@@ -156,6 +156,9 @@ class SqlCallRecorder:
                     utcnow(),  # queue time is ours: the event's own time may be another clock's
                 )
         except IntegrityError:
+            with self._sessions() as session:
+                if find_call(session, call.uniqueid) is None:
+                    raise
             # A restarted controller may adopt a channel it already recorded: keep the record.
             log.info("call %s from %s already recorded", call.uniqueid, mask_phone(call.caller))
             return

@@ -103,13 +103,14 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
             raise
 
 
-def _alembic_config(engine: Engine) -> Any:
+def _alembic_config(engine: Engine | None = None) -> Any:
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    url = engine.url.render_as_string(hide_password=False)
-    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))  # configparser syntax
+    if engine is not None:
+        url = engine.url.render_as_string(hide_password=False)
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))  # configparser syntax
     return config
 
 
@@ -145,7 +146,7 @@ def head_revision() -> str:
     """The newest migration shipped with this package."""
     from alembic.script import ScriptDirectory
 
-    config = _alembic_config(make_engine("sqlite://"))
+    config = _alembic_config()
     head = ScriptDirectory.from_config(config).get_current_head()
     return head or ""
 
