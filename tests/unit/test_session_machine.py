@@ -111,3 +111,32 @@ def test_events_after_the_end_are_illegal(flow: Flow) -> None:
     s.step(CallerHungUp())
     with pytest.raises(IllegalEventError, match="ENDED"):
         s.step(PlaybackFinished())
+
+
+def test_an_option_not_built_yet_says_so_and_returns_to_the_menu() -> None:
+    from pathlib import Path
+
+    from ivr.flows import load_prompts, parse_flow
+
+    prompts = load_prompts(Path(__file__).resolve().parents[2] / "dialplans" / "prompts.yaml")
+    data = {
+        "start": "main",
+        "nodes": {
+            "main": {
+                "type": "menu",
+                "prompt": "main_menu",
+                "on_failure": "bye",
+                "choices": {"4": "not_built"},
+            },
+            "not_built": {"type": "play", "prompts": ["not_available"], "next": "main"},
+            "bye": {"type": "hangup", "prompt": "goodbye"},
+        },
+    }
+    flow = parse_flow(data, prompts, source=Path("test.yaml"))
+    s = CallSession(flow, "2.2")
+    s.step(CallAnswered())
+    out = s.step(DigitPressed("4"))  # during the menu prompt
+    assert out[-1] == Play("not_available")
+    assert "chưa được cung cấp" in flow.prompts["not_available"]
+    out = s.step(PlaybackFinished())
+    assert out[-1] == Play("main_menu", "0123456789*#") and s.node_id == "main"
