@@ -17,8 +17,9 @@ import pytest
 
 from ivr.ami.client import AmiClient
 from ivr.ami.events import Event
+from ivr.pbx import CHROOT_RECORDINGS
 from ivr.sipp import CallReport, CallSpec, HangupParty, SipStep, place_call
-from ivr.sipp.media import pcm_from_wav
+from ivr.sipp.media import pcm_from_wav, wav_from_pcm
 from tests.fixtures.pbx import RunningPbx
 
 pytestmark = [pytest.mark.asterisk]
@@ -222,3 +223,38 @@ async def test_load_run_of_a_few_calls(pbx: RunningPbx, tmp_path: Path) -> None:
     assert len(load.per_call()) == 6
     assert progress[-1] == (6, 6)
     assert "-r" in load.command and "-m" in load.command
+
+
+async def test_caller_speech_reaches_asterisk(
+    pbx: RunningPbx, ami: tuple[AmiClient, AmiWatch], tmp_path: Path
+) -> None:
+    """A 440 Hz tone played by the caller is what Asterisk records (RECORD FILE over AGI)."""
+    client, watch = ami
+    rate = 8000
+    t = np.arange(int(1.6 * rate)) / rate
+    tone = (8000 * np.sin(2 * np.pi * 440 * t)).astype(np.int16)
+    wav = tmp_path / "tone.wav"
+    wav.write_bytes(wav_from_pcm(tone))
+    name = f"sipp-speech-{tmp_path.name}"
+    spec = _spec(pbx, tmp_path, caller_id="0912000005", wav=wav, wait_before_s=0.6,
+                 hangup_after_s=1.0)  # fmt: skip
+
+    async def drive() -> None:
+        start = await asyncio.wait_for(watch.agi_started.get(), 10)
+        channel = start.get("Channel") or ""
+        # record from the answer: 0.6 s of silence, the 1.6 s tone, then silence
+        await client.agi(channel, f"RECORD FILE {CHROOT_RECORDINGS}/{name} wav # 3000", timeout=10)
+
+    driver = asyncio.create_task(drive())
+    try:
+        report = await place_call(spec)
+        await asyncio.wait_for(driver, 10)
+    finally:
+        driver.cancel()
+    assert report.ok, _explain(report, pbx)
+    recorded = pcm_from_wav((pbx.config.recordings_dir / f"{name}.wav").read_bytes())
+    loud = recorded[np.abs(recorded.astype(np.int32)) > 2000]
+    assert len(loud) > 0.8 * rate, f"{len(recorded)} samples recorded, {len(loud)} loud"
+    spectrum = np.abs(np.fft.rfft(recorded.astype(np.float64)))
+    peak_hz = np.argmax(spectrum) * rate / len(recorded)
+    assert abs(peak_hz - 440) < 10, f"recorded peak at {peak_hz:.0f} Hz"
