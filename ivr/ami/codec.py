@@ -28,8 +28,9 @@ silently deleted) and counted in `invalid_utf8_messages`; the rest of the messag
 
 from __future__ import annotations
 
+import re
 from enum import Enum
-from typing import Final, Literal
+from typing import Final, Literal, NoReturn
 
 from ivr.ami.errors import LocalProtocolError, RemoteProtocolError
 from ivr.ami.events import (
@@ -56,11 +57,16 @@ class NeedData(Enum):
 NEED_DATA: Final = NeedData.NEED_DATA
 
 _BANNER_PREFIX: Final = b"Asterisk Call Manager"
-_FOLLOWS_PREFIX: Final = b"response: follows"
+_FOLLOWS_PREFIXES: Final = (b"Response: Follows", b"response: follows", b"RESPONSE: FOLLOWS")
+_EMPTY_LINES: Final = (b"\n", b"\r\n")
 _END_COMMAND: Final = b"--END COMMAND--"
 _END_COMMAND_STR: Final = "--END COMMAND--"
 _FOLLOWS_HEADERS: Final = frozenset({"response", "privilege", "actionid", "message"})
 _FORBIDDEN_IN_VALUES: Final = ("\r", "\n", "\x00")
+# A header line: a name without ':' or line breaks, ':', one optional space, the value (which,
+# with CRLF line ends, may hold a bare LF).
+_HEADER_LINE_CRLF: Final = re.compile(r"([^:\r\n]+):[ ]?([^\r]*)")
+_HEADER_LINE_LF: Final = re.compile(r"([^:\r\n]+):[ ]?([^\r\n]*)")
 
 
 class AmiCodec:
@@ -107,8 +113,8 @@ class AmiCodec:
             raise RemoteProtocolError(f"AMI stream unusable after an earlier error: {self._broken}")
         buf = self._buf
         # Stray empty lines between messages carry nothing (seen after Response: Follows).
-        while buf[:1] == b"\n" or buf[:2] == b"\r\n":
-            del buf[: 1 if buf[:1] == b"\n" else 2]
+        while buf.startswith(_EMPTY_LINES):
+            del buf[: 1 if buf[0] == 0x0A else 2]
             self._scan_from = 0
         if self._at_start and buf:
             nl = buf.find(b"\n")
@@ -122,7 +128,7 @@ class AmiCodec:
                 return Banner(self._decode(line))
         if not buf:
             return self._incomplete()
-        follows = buf[:17].lower() == _FOLLOWS_PREFIX
+        follows = buf.startswith(_FOLLOWS_PREFIXES)
         if follows:
             marker = buf.find(_END_COMMAND, max(0, self._scan_from - len(_END_COMMAND)))
             if marker < 0:
@@ -191,34 +197,44 @@ class AmiCodec:
 
     def _parse(self, raw: bytes, follows: bool) -> AmiMessage:
         text = self._decode(raw)
-        lines = text.split("\r\n" if self._eol == b"\r\n" else "\n")
         if follows:
-            return self._parse_follows(lines)
-        items: list[tuple[str, str]] = []
-        first: dict[str, str] = {}
+            return self._parse_follows(text.split("\r\n" if self._eol == b"\r\n" else "\n"))
+        # One C-level pass finds every "Name: value" line; if some line did not match (no
+        # colon), the counts differ and the slow path names the bad line.
+        if self._eol == b"\r\n":
+            items = _HEADER_LINE_CRLF.findall(text)
+            if len(items) != text.count("\r\n") + 1:
+                self._refuse_lines(text, "\r\n", _HEADER_LINE_CRLF)
+        else:
+            items = _HEADER_LINE_LF.findall(text)
+            if len(items) != text.count("\n") + 1:
+                self._refuse_lines(text, "\n", _HEADER_LINE_LF)
+        first_key = items[0][0].lower() if items else ""
+        headers = Headers(items)
+        if first_key == "event":
+            return make_event(items[0][1], headers)
+        if first_key == "response":
+            return Response(items[0][1], headers, headers.get_all("Output"))
+        name = headers.get("Event")
+        if name is not None:
+            return make_event(name, headers)
+        status = headers.get("Response")
+        if status is not None:
+            return Response(status, headers, headers.get_all("Output"))
+        raise RemoteProtocolError(
+            f"AMI message has neither a Response nor an Event header: starts {text[:60]!r}"
+        )
+
+    @staticmethod
+    def _refuse_lines(text: str, eol: str, pattern: re.Pattern[str]) -> NoReturn:
+        lines = text.split(eol)
         for line in lines:
-            key, sep, value = line.partition(":")
-            if not sep:
+            if pattern.fullmatch(line) is None:
                 raise RemoteProtocolError(
                     f"AMI message line is not 'Name: value': {line[:80]!r} "
                     f"(message starting {lines[0][:60]!r} dropped)"
                 )
-            if value[:1] == " ":
-                value = value[1:]
-            items.append((key, value))
-            lkey = key.lower()
-            if lkey not in first:
-                first[lkey] = value
-        headers = Headers(items, first)
-        name = first.get("event")
-        if name is not None:
-            return make_event(name, headers)
-        status = first.get("response")
-        if status is not None:
-            return Response(status, headers, headers.get_all("Output"))
-        raise RemoteProtocolError(
-            f"AMI message has neither a Response nor an Event header: starts {lines[0][:60]!r}"
-        )
+        raise RemoteProtocolError(f"AMI message has stray CR/LF: starts {text[:60]!r}")
 
     @staticmethod
     def _parse_follows(lines: list[str]) -> Response:

@@ -47,37 +47,42 @@ __all__ = [
 
 
 class Headers:
-    """Immutable, ordered AMI headers; lookup by name is case-insensitive, repeats are kept."""
+    """Immutable, ordered AMI headers; lookup by name is case-insensitive, repeats are kept.
+
+    The case-folded index is built on the first lookup, not when a message is parsed: most
+    events are only looked at by name and one or two headers, many not at all."""
 
     __slots__ = ("_first", "_items")
 
-    def __init__(
-        self, items: Iterable[tuple[str, str]], first: dict[str, str] | None = None
-    ) -> None:
+    def __init__(self, items: Iterable[tuple[str, str]]) -> None:
         self._items: tuple[tuple[str, str], ...] = tuple(items)
-        if first is None:
-            first = {}
-            for key, value in self._items:
-                first.setdefault(key.lower(), value)
+        self._first: dict[str, str] | None = None
+
+    def _index(self) -> dict[str, str]:
+        # reversed: when a header repeats, the first value is the one left in the dict
+        first = {key.lower(): value for key, value in reversed(self._items)}
         self._first = first
+        return first
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first value of header `name` (any case), or `default`."""
-        return self._first.get(name.lower(), default)
+        return (self._first or self._index()).get(name.lower(), default)
 
     def get_all(self, name: str) -> tuple[str, ...]:
         """Every value of header `name` (any case), in wire order."""
         lname = name.lower()
-        return tuple(v for k, v in self._items if k.lower() == lname)
+        if lname not in (self._first or self._index()):
+            return ()
+        return tuple([v for k, v in self._items if k.lower() == lname])
 
     def __getitem__(self, name: str) -> str:
         try:
-            return self._first[name.lower()]
+            return (self._first or self._index())[name.lower()]
         except KeyError:
             raise KeyError(name) from None
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self._first
+        return isinstance(name, str) and name.lower() in (self._first or self._index())
 
     def items(self) -> tuple[tuple[str, str], ...]:
         """All (name, value) pairs as on the wire, repeats included."""
