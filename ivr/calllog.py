@@ -38,6 +38,12 @@ class CallLog:
         self._closed = False
 
     def _submit(self, what: str, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        if self._closed:
+            # A write after close() would raise into a call being torn down: say it, drop it.
+            log.error("call record write after the call log was closed, dropped: %s", what)
+            future: Future[Any] = Future()
+            future.set_result(None)
+            return future
         future = self._executor.submit(fn, *args)
 
         def report(done: Future[Any]) -> None:
