@@ -4,7 +4,9 @@
                               asterisk/build-chroot.sh, about a minute), render our configs,
                               start Asterisk and wait until it is fully booted (~2 s)
   hotline pbx status          running or not: pid, ports, root, uptime
-  hotline pbx logs -n 100     the last lines of Asterisk's console output
+  hotline pbx logs -n 100     the last lines of Asterisk's console output (-f: keep following)
+  hotline pbx cli 'pjsip show endpoints'
+                              run an Asterisk CLI command in the running PBX
   hotline pbx render          print the configs as they would be written (secret masked) and
                               check the dialplan for toll fraud; --out DIR writes them
   hotline pbx down            'core stop now', wait, unmount; the root stays for a fast restart
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 from pathlib import Path
 
 from hotline.settings import Settings
@@ -32,7 +35,7 @@ from ivr.pbx.cache import remove_tree, tarball_path
 from ivr.pbx.dialplan_check import assert_safe
 from ivr.pbx.render import render_all
 
-HELP = "start/stop the local Asterisk (chroot on 127.0.0.1): up | down | status | logs | render"
+HELP = "the local Asterisk (chroot on 127.0.0.1): up | down | status | logs | cli | render"
 
 
 def config_from_settings(settings: Settings) -> PbxConfig:
@@ -67,6 +70,9 @@ def register(parser: argparse.ArgumentParser) -> None:
     sub.add_parser("status", help="is it running? pid, ports, root")
     logs = sub.add_parser("logs", help="the last lines of Asterisk's console output")
     logs.add_argument("-n", "--lines", type=int, default=50, help="how many lines (default 50)")
+    logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
+    cli = sub.add_parser("cli", help="run an Asterisk CLI command, e.g. 'core show channels'")
+    cli.add_argument("cli_command", metavar="COMMAND", help="the CLI command, quoted")
     render = sub.add_parser("render", help="render the configs and check the dialplan")
     render.add_argument("--out", type=Path, help="write the files into this directory")
     render.add_argument(
@@ -134,7 +140,31 @@ def _status(args: argparse.Namespace, config: PbxConfig, local: LocalPbx) -> int
 
 def _logs(args: argparse.Namespace, config: PbxConfig, local: LocalPbx) -> int:
     text = local.logs(args.lines)
-    print(text if text else f"(no log yet at {config.log_file})")
+    print(text if text else f"(no log yet at {config.log_file})", flush=True)
+    if args.follow:
+        position = config.log_file.stat().st_size if config.log_file.is_file() else 0
+        while True:  # until Ctrl-C (the CLI turns it into exit code 130)
+            time.sleep(0.5)
+            if not config.log_file.is_file():
+                continue
+            size = config.log_file.stat().st_size
+            if size < position:  # rotated at a restart
+                position = 0
+            if size > position:
+                with config.log_file.open("rb") as handle:
+                    handle.seek(position)
+                    chunk = handle.read()
+                position += len(chunk)
+                sys.stdout.write(chunk.decode("utf-8", errors="replace"))
+                sys.stdout.flush()
+    return 0
+
+
+def _cli(args: argparse.Namespace, config: PbxConfig, local: LocalPbx) -> int:
+    if local.pid() is None:
+        print(f"Asterisk is not running in {config.root} (`hotline pbx up`)", file=sys.stderr)
+        return 3
+    print(local.rx(args.cli_command), end="")
     return 0
 
 
@@ -157,4 +187,11 @@ def _render(args: argparse.Namespace, config: PbxConfig, local: LocalPbx) -> int
     return 0
 
 
-_ACTIONS = {"up": _up, "down": _down, "status": _status, "logs": _logs, "render": _render}
+_ACTIONS = {
+    "up": _up,
+    "down": _down,
+    "status": _status,
+    "logs": _logs,
+    "cli": _cli,
+    "render": _render,
+}

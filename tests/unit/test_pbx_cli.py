@@ -58,3 +58,10 @@ def test_an_unsafe_secret_is_a_clean_error(
     assert main(["pbx", "render"]) == 1
     err = capsys.readouterr().err
     assert "ami_secret" in err and "semi;colon" not in err
+
+
+def test_cli_on_a_pbx_that_does_not_run_says_how_to_start_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["pbx", "cli", "core show channels"]) == 3
+    assert "hotline pbx up" in capsys.readouterr().err
