@@ -11,8 +11,9 @@ event loop only awaits futures::
 
 Strategy: processes are started with ``spawn`` (no fork of a running event loop or of
 CTranslate2 threads); ``start()`` submits one warm-up task per worker and waits until every
-worker has loaded its engine, so the first caller does not pay the load time. A worker that
-dies turns into ``WorkerPoolError`` (code ``speech-worker-failed``) for the affected calls.
+worker has loaded its engine (the initializers meet at a barrier), so the first caller does
+not pay the load time. A worker that dies turns into ``WorkerPoolError`` (code
+``speech-worker-failed``) for the affected calls.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from speech.asr.base import AsrEngine, AsrResult
 from speech.asr.config import AsrConfig, AsrSettings, load_engine
@@ -101,11 +102,13 @@ class _WorkerState:
 _STATE: _WorkerState | None = None
 
 
-def _initialise(config: PoolConfig) -> None:
+def _initialise(config: PoolConfig, barrier: Any) -> None:
     global _STATE
     _STATE = _WorkerState(config)
     if config.preload_asr:
         _STATE.engine(None)
+    # wait for the others: the warm-up tasks then land one per worker, not all on the fastest
+    barrier.wait(timeout=600)
 
 
 def _state() -> _WorkerState:
@@ -148,13 +151,15 @@ class SpeechPool:
         """Spawn the workers and wait until each has loaded its models."""
         if self._executor is not None:
             return
+        context = multiprocessing.get_context("spawn")
+        workers = max(1, self.config.workers)
         self._executor = ProcessPoolExecutor(
-            max_workers=max(1, self.config.workers),
-            mp_context=multiprocessing.get_context("spawn"),
+            max_workers=workers,
+            mp_context=context,
             initializer=_initialise,
-            initargs=(self.config,),
+            initargs=(self.config, context.Barrier(workers)),
         )
-        pids = await asyncio.gather(*(self._run(_ready) for _ in range(self.config.workers)))
+        pids = await asyncio.gather(*(self._run(_ready) for _ in range(workers)))
         self.worker_pids = set(pids)
 
     async def _run(self, fn: Callable[..., T], *args: object) -> T:

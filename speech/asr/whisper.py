@@ -27,6 +27,25 @@ from speech.text import nfc
 
 WHISPER_RATE = 16000
 
+# Whisper was trained on subtitled video: on silence, noise or a robotic voice it may "hear"
+# a channel outro. Seen on our own phone-line tests ("Hãy subscribe cho kênh Ghiền Mì Gõ ...").
+# A segment containing one of these (match key: lower case) is dropped, not passed to routing.
+HALLUCINATIONS = (
+    "subscribe",
+    "ghiền mì gõ",
+    "đăng ký kênh",
+    "theo dõi kênh",
+    "cảm ơn các bạn đã theo dõi",
+    "cảm ơn các bạn đã xem",
+    "hẹn gặp lại các bạn trong những video",
+    "like và share",
+)
+
+
+def is_hallucination(text: str) -> bool:
+    lowered = nfc(text).lower()
+    return any(marker in lowered for marker in HALLUCINATIONS)
+
 
 class WhisperEngine:
     """A loaded CTranslate2 Whisper model."""
@@ -98,7 +117,7 @@ class WhisperEngine:
         words: list[Word] = []
         for seg in segments:
             text = nfc(seg.text).strip()
-            if not text:
+            if not text or is_hallucination(text):
                 continue
             texts.append(text)
             n = max(1, len(seg.tokens))

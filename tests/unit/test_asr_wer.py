@@ -33,3 +33,11 @@ def test_wer_values() -> None:
 def test_corpus_wer_weights_by_reference_length() -> None:
     pairs = [("a b c d", "a b c d"), ("e f", "x y")]
     assert corpus_wer(pairs) == pytest.approx(2 / 6)
+
+
+def test_whisper_subtitle_hallucinations_are_recognised() -> None:
+    from speech.asr.whisper import is_hallucination
+
+    assert is_hallucination("Hãy subscribe cho kênh Ghiền Mì Gõ để không bỏ lỡ video")
+    assert is_hallucination(unicodedata.normalize("NFD", "Cảm ơn các bạn đã theo dõi"))
+    assert not is_hallucination("cho tôi gặp điện thoại viên")

@@ -1,0 +1,212 @@
+"""Real engines on real audio: Whisper base on vivos recordings through a phone line, the
+streaming + endpointing path, the espeak-ng → phone → Whisper round trip of menu phrases, and
+the Vosk engine's mechanics with the Korean model (the Vietnamese one cannot be fetched in CI).
+
+The vivos files in tests/data/vivos are CC BY-NC-SA 4.0 (AILAB, VNU-HCM) — tests only, never
+shipped in the product (see tests/data/vivos/README.md). Each model is loaded once per session.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hotline import cli
+from hotline.settings import load_settings
+from speech.asr import (
+    AsrConfig,
+    EndpointConfig,
+    EndpointEvent,
+    Utterance,
+    corpus_wer,
+    load_engine,
+    wer,
+)
+from speech.asr.base import AsrEngine
+from speech.asr.models import packaged_whisper_base, vosk_korean_model
+from speech.asr.vosk import VoskEngine
+from speech.audio import PHONE_RATE, Audio, frames, phone_line, read_wav
+from speech.tts import EspeakSynthesizer
+
+pytestmark = pytest.mark.models
+
+VIVOS = Path(__file__).resolve().parent.parent / "data" / "vivos"
+
+# Measured: Whisper base (int8, beam 1) through the phone line makes 14 errors in these 30 words
+# (46.7 %; 41.8 % on all 20 vivos-dev files). Pinned with headroom for int8 kernels that differ
+# between CPUs; a rise past it is a regression of the audio path, the decoding options or model.
+VIVOS_WER_BOUND = 0.55
+
+# The main menu's words (what the router listens for): Whisper's hotwords bias.
+MENU_TEXT = (
+    "tra cứu hồ sơ phản ánh hiện trường kết quả gặp điện thoại viên nghe lại "
+    "rác thải môi trường giao thông đèn đường điện nước an ninh trật tự"
+)
+MENU_VOCABULARY = tuple(MENU_TEXT.split())
+
+
+def vivos_rows() -> list[tuple[str, str]]:
+    lines = (VIVOS / "transcripts.tsv").read_text(encoding="utf-8").splitlines()
+    return [tuple(line.split("\t", 1)) for line in lines if line.strip()]  # type: ignore[misc]
+
+
+@pytest.fixture(scope="session")
+def whisper() -> AsrEngine:
+    settings = load_settings()
+    return load_engine(AsrConfig.from_settings(settings, engine="whisper", beam_size=1))
+
+
+@pytest.fixture(scope="session")
+def vosk_ko() -> VoskEngine:
+    return VoskEngine(vosk_korean_model(), unknown_word="<UNK>")
+
+
+@pytest.fixture(scope="session")
+def korean() -> dict[str, Audio]:
+    synth = EspeakSynthesizer("ko", words_per_minute=130)
+    return {p: phone_line(synth.synthesize(p)) for p in ("네", "아니요", "하나 둘 셋")}
+
+
+def silence(seconds: float) -> Audio:
+    return Audio(np.zeros(int(PHONE_RATE * seconds), dtype=np.int16), PHONE_RATE)
+
+
+def join(*parts: Audio) -> Audio:
+    return Audio(np.concatenate([p.samples for p in parts]), PHONE_RATE)
+
+
+# --- Whisper ------------------------------------------------------------------------------------
+def test_packaged_whisper_base_is_joined_and_verified() -> None:
+    path = packaged_whisper_base(load_settings().models_dir)
+    assert (path / "model.bin").stat().st_size == 145_217_607
+    assert {"config.json", "tokenizer.json", "vocabulary.json"} <= {p.name for p in path.iterdir()}
+
+
+def test_vivos_on_the_phone_line_within_the_pinned_wer(whisper: AsrEngine) -> None:
+    pairs = []
+    for name, ref in vivos_rows():
+        result = whisper.transcribe(phone_line(read_wav(VIVOS / name)))
+        assert result.is_final and result.engine == "whisper"
+        assert 0.0 < result.confidence <= 1.0
+        assert result.text == unicodedata.normalize("NFC", result.text)
+        pairs.append((ref, result.text))
+    measured = corpus_wer(pairs)
+    assert measured <= VIVOS_WER_BOUND, f"WER {measured:.1%} > {VIVOS_WER_BOUND:.0%}: {pairs}"
+
+
+def test_whisper_stream_ends_on_trailing_silence(whisper: AsrEngine) -> None:
+    name, ref = vivos_rows()[0]
+    clip = join(silence(0.4), phone_line(read_wav(VIVOS / name)), silence(2.0))
+    utt = Utterance(
+        whisper.open_stream(rate=PHONE_RATE),
+        endpoint=EndpointConfig(trailing_silence_s=0.8, max_speech_s=15, no_input_s=5),
+    )
+    events = []
+    for frame in frames(clip):
+        update = utt.feed(frame.to_bytes())
+        assert update.partial is None  # Whisper gives no partials
+        if update.event:
+            events.append(update.event)
+        if update.final:
+            break
+    assert events == [EndpointEvent.SPEECH_STARTED, EndpointEvent.END_OF_SPEECH]
+    assert utt.endpointer.elapsed_s < clip.duration_s - 0.5  # ended before the audio ran out
+    assert utt.final is not None and wer(ref, utt.final.text) <= 0.6
+
+
+def test_whisper_on_silence_returns_nothing(whisper: AsrEngine) -> None:
+    result = whisper.transcribe(silence(2.0))
+    assert result.text == "" and result.confidence == 0.0
+
+
+def test_espeak_menu_phrases_round_trip_with_the_menu_vocabulary(whisper: AsrEngine) -> None:
+    # espeak-ng -> G.711 line -> Whisper biased with the menu vocabulary (the robotic voice is
+    # much harder than a person: unbiased, Whisper base gets almost none of these words)
+    phrases = ["tra cứu kết quả phản ánh", "cho tôi gặp điện thoại viên"]
+    synth = EspeakSynthesizer()
+    pairs = [
+        (p, whisper.transcribe(phone_line(synth.synthesize(p)), hotwords=MENU_VOCABULARY).text)
+        for p in phrases
+    ]
+    # measured: 2 errors in 11 words (18 %). Short phrases are fragile: biased, "nghe lại" may
+    # come back as other menu words — see docs/decisions.md (Speech recognition).
+    assert corpus_wer(pairs) <= 0.4, pairs
+
+
+def test_asr_command_prints_json(capsys: pytest.CaptureFixture[str]) -> None:
+    name, _ = vivos_rows()[0]
+    assert cli.main(["asr", str(VIVOS / name), "--phone"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) >= {"text", "confidence", "engine", "seconds", "audio_s", "rtf", "load_s"}
+    assert out["engine"] == "whisper" and out["text"]
+
+
+# --- Vosk mechanics (Korean model) -------------------------------------------------------------
+def test_vosk_streams_partials_and_final_with_confidences(
+    vosk_ko: VoskEngine, korean: dict[str, Audio]
+) -> None:
+    clip = join(korean["하나 둘 셋"], korean["아니요"])
+    stream = vosk_ko.open_stream(rate=PHONE_RATE)
+    partials = [r for f in frames(clip) if (r := stream.accept(f.to_bytes())) is not None]
+    final = stream.finish()
+    assert partials and all(not p.is_final and p.engine == "vosk" for p in partials)
+    assert final.is_final and final.text and final.words
+    assert all(0.0 <= w.confidence <= 1.0 for w in final.words)
+    starts = [w.start_s for w in final.words]
+    assert starts == sorted(starts) and final.words[-1].end_s <= clip.duration_s + 0.05
+    assert 0.0 < final.confidence <= 1.0
+    assert final.audio_s == pytest.approx(clip.duration_s, abs=0.02)
+
+
+def test_vosk_grammar_restricts_the_vocabulary(
+    vosk_ko: VoskEngine, korean: dict[str, Audio]
+) -> None:
+    grammar = ["네", "아니요"]
+    free = vosk_ko.transcribe(korean["하나 둘 셋"])
+    assert set(free.text.split()) - set(grammar)  # unrestricted: other words appear
+    for audio in korean.values():
+        restricted = vosk_ko.transcribe(audio, grammar=grammar)
+        assert set(restricted.text.split()) <= set(grammar)
+    yes = vosk_ko.transcribe(korean["네"], grammar=grammar)
+    assert yes.text == "네" and yes.confidence > 0.9
+
+
+def test_vosk_endpointing_on_speech_and_on_silence(
+    vosk_ko: VoskEngine, korean: dict[str, Audio]
+) -> None:
+    config = EndpointConfig(trailing_silence_s=0.6, max_speech_s=10, no_input_s=1.0)
+    utt = Utterance(vosk_ko.open_stream(rate=PHONE_RATE, grammar=["네", "아니요"]), endpoint=config)
+    events = []
+    for frame in frames(join(silence(0.3), korean["네"], silence(1.5))):
+        update = utt.feed(frame.to_bytes())
+        events += [update.event] if update.event else []
+        if update.final:
+            break
+    assert events == [EndpointEvent.SPEECH_STARTED, EndpointEvent.END_OF_SPEECH]
+    assert utt.final is not None and set(utt.final.text.split()) == {"네"}
+
+    quiet = Utterance(vosk_ko.open_stream(rate=PHONE_RATE), endpoint=config)
+    updates = [quiet.feed(f.to_bytes()) for f in frames(silence(1.0))]
+    assert updates[-1].event is EndpointEvent.NO_INPUT
+    assert updates[-1].final is not None and updates[-1].final.text == ""
+
+
+@pytest.fixture
+def no_vosk_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("HOTLINE_MODELS_DIR", str(tmp_path))
+    monkeypatch.delenv("HOTLINE_VOSK_MODEL_DIR", raising=False)
+    yield tmp_path
+
+
+def test_asr_command_without_vosk_model_says_how_to_fetch(
+    no_vosk_model: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name, _ = vivos_rows()[0]
+    assert cli.main(["asr", str(VIVOS / name), "--engine", "vosk"]) == 1
+    err = capsys.readouterr().err
+    assert "[asr-model-missing]" in err and "hotline models fetch vosk-vn" in err
