@@ -305,6 +305,17 @@ class Result:
     loadavg: tuple[float, float]  # 1-minute load average before and after the run
 
 
+def setup_ms(load: LoadReport) -> list[float]:
+    """INVITE sent -> 200 OK received, per answered call (sipp's timestamps)."""
+    out = []
+    for steps in load.per_call().values():
+        invite = next((s.at for s in steps if s.method == "INVITE" and not s.is_response), None)
+        ok = next((s.at for s in steps if s.cseq_method == "INVITE" and s.status == 200), None)
+        if invite is not None and ok is not None:
+            out.append((ok - invite).total_seconds() * 1000)
+    return out
+
+
 def peak_concurrency(load: LoadReport) -> int:
     events: list[tuple[float, int]] = []
     for steps in load.per_call().values():
@@ -454,6 +465,7 @@ def render(args: argparse.Namespace, result: Result) -> list[tuple[str, str]]:
             f"(sipp: {load.successful} successful, {load.failed} failed, exit {load.exit_code})",
         ),
         ("peak concurrent calls", str(result.peak_concurrent)),
+        ("call setup (INVITE → 200 OK)", percentiles(setup_ms(load))),
         ("AGI pickup, first command", percentiles(result.timings.first_pickup_ms())),
         ("AGI pickup, next command", percentiles(result.timings.next_pickup_ms())),
         (
