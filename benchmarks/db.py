@@ -163,7 +163,7 @@ def seed(engine: Engine, calls: int, cases: int, progress: Progress) -> None:
             rows = []
             for i in range(start, min(cases, start + chunk)):
                 at = t0 + timedelta(seconds=rng.randrange(span))
-                body = str(1_000_000 + i)
+                body = f"0{i:06d}"  # real numbers never start with 0: no collision
                 rows.append(
                     {
                         "reference": body + str(damm_digit(body)),
