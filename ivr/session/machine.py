@@ -29,6 +29,7 @@ from ivr.flows.model import (
     KEYS,
     Action,
     ActionNode,
+    ActionOutcome,
     CollectNode,
     Flow,
     HangupNode,
@@ -125,6 +126,7 @@ class CallSession:
         self.outcome: Outcome | None = None
         self.end_reason = ""
         self.agent_answered = False
+        self.served = False  # a service answered the caller's request
         # per node visit
         self._audio: deque[Audio] = deque()
         self._then = _Then.GOTO
@@ -144,11 +146,15 @@ class CallSession:
         return self.state is State.ENDED
 
     def outcome_if_caller_hangs_up(self) -> Outcome:
-        """What the record says when the channel disappears now."""
+        """What the record says when the channel disappears now: a caller who leaves after
+        being served (a dossier or case read back, a complaint filed) completed the call;
+        one who leaves before abandoned it."""
         if self.outcome is not None:
             return self.outcome
         if self.agent_answered:
             return Outcome.TRANSFERRED
+        if self.served:
+            return Outcome.COMPLETED
         return Outcome.ABANDONED
 
     def step(self, event: Event) -> list[Command]:
@@ -412,6 +418,8 @@ class CallSession:
                 f"{event.outcome!r}"
             )
         self.slots.update(event.values)
+        if event.outcome in (ActionOutcome.FOUND, ActionOutcome.CREATED):
+            self.served = True
         kind = StepKind.LOOKUP if node.action is Action.LOOKUP_DOSSIER else StepKind.CASE
         detail = {"action": node.action.value, "outcome": event.outcome.value}
         detail.update({k: str(v) for k, v in event.values.items() if k.endswith("reference")})

@@ -247,7 +247,7 @@ async def test_press_1_and_a_keypad_lookup_reads_the_dossier_status(
     # the synthesised file exists where Asterisk was told to play it from
     assert (hotline.pbx.config.prompts_dir / "calltest" / f"{readback.prompt}.wav").is_file()
     assert any("đã có kết quả" in t for t in hotline.tts_texts)
-    assert record.outcome == "abandoned"  # the caller hung up during the read-back
+    assert record.outcome == "completed"  # hung up during the read-back: served
 
 
 async def test_silence_is_reprompted_three_times_then_goodbye(

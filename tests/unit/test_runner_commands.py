@@ -202,7 +202,7 @@ async def test_dossier_lookup_over_agi(tmp_path: Path) -> None:
         ],
         dossier=found,
     )
-    assert await h.run() == "abandoned"
+    assert await h.run() == "completed"  # hung up after being served
     assert h.dossiers.codes == ["42"]
     (text,) = h.tts.texts
     assert "Đăng ký kết hôn" in text and "đã có kết quả" in text
@@ -218,7 +218,7 @@ async def test_dossier_lookup_over_agi(tmp_path: Path) -> None:
     digits = [s.digits for s in h.recorder.steps if s.kind == "digits"]
     assert digits == ["1", "42"]
     (ended,) = h.recorder.ended
-    assert ended.outcome == "abandoned"
+    assert ended.outcome == "completed"
     assert h.recorder.started[0].caller == "0912345678"
 
 
@@ -367,7 +367,7 @@ async def test_complaint_recording_and_case_number(tmp_path: Path) -> None:
             (f'STREAM FILE {P}/tts/t1 ""', ok("200 result=0 endpos=9")),
         ],
     )
-    assert await h.run() == "abandoned"
+    assert await h.run() == "completed"  # the complaint was filed before the hang-up
     (complaint,) = h.cases.filed
     assert complaint.category == "environment"
     assert complaint.recording == "1732_7-report_record-1"
