@@ -66,6 +66,7 @@ def ensure_tarball(config: PbxConfig, *, log_path: Path | None = None) -> tuple[
     with _locked(config.cache_dir / "build.lock"):
         if tarball.is_file():  # another session built it while we waited
             return tarball, 0.0
+        _check_build_host()
         started = time.monotonic()
         build_root = config.cache_dir / f"build-{tarball.stem.split('.')[0]}"
         remove_tree(build_root)
@@ -98,6 +99,29 @@ def ensure_tarball(config: PbxConfig, *, log_path: Path | None = None) -> tuple[
                 f"full log {log_path}:\n{tail}"
             )
         return tarball, time.monotonic() - started
+
+
+DEBIAN_KEYRING = Path("/usr/share/keyrings/debian-archive-keyring.gpg")
+
+
+def _check_build_host() -> None:
+    """Fail early, saying what to install, rather than half way through debootstrap."""
+    missing = [
+        tool
+        for tool in ("debootstrap", "zstd", "unshare", "chroot", "tar")
+        if not shutil.which(tool)
+    ]
+    if not DEBIAN_KEYRING.is_file():
+        # Debian hosts have it; a fresh Ubuntu does not, and debootstrap of sid needs it.
+        missing.append("debian-archive-keyring")
+    if missing:
+        packages = " ".join(
+            sorted({"util-linux" if m in ("unshare", "chroot") else m for m in missing})
+        )
+        raise PbxBuildError(
+            f"cannot build the Asterisk chroot, missing on this host: {', '.join(missing)} "
+            f"(apt-get install {packages}; `make system` installs them)"
+        )
 
 
 def _drop_other_keys(cache_dir: Path, keep: Path) -> None:
