@@ -5,7 +5,11 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import pytest
+
+from ivr.pbx import cache
 from ivr.pbx.cache import cache_key
+from ivr.pbx.errors import PbxBuildError
 from ivr.pbx.freeports import pick_ports
 from ivr.pbx.mounts import mounts_under, parse_mountinfo
 from tests.unit.test_pbx_render import make_config
@@ -72,3 +76,15 @@ def test_a_port_plan_is_a_valid_config_and_avoids_the_shared_ports() -> None:
             rtp_start=plan.rtp_start,
             rtp_end=plan.rtp_end,
         )
+
+
+def test_a_build_host_without_tools_or_keyring_is_told_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr("shutil.which", lambda tool: None if tool == "debootstrap" else tool)
+    monkeypatch.setattr(cache, "DEBIAN_KEYRING", tmp_path / "no-keyring.gpg")
+    with pytest.raises(PbxBuildError) as caught:
+        cache.ensure_tarball(make_config(cache_dir=tmp_path / "cache"))
+    message = str(caught.value)
+    assert "apt-get install debian-archive-keyring debootstrap" in message
+    assert not list((tmp_path / "cache").glob("build-*"))  # nothing started
