@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import time
-import unicodedata
-from collections.abc import Callable
 from pathlib import Path
 
 from hotline.errors import HotlineError
@@ -25,6 +23,7 @@ from hotline.settings import Settings
 from speech.audio import Audio, ulaw_decode, ulaw_encode, write_wav
 from speech.errors import SpeechError
 from speech.tts import make_synthesizer
+from speech.tts.spoken import spoken_form
 
 HELP = "synthesise a Vietnamese text to an 8 kHz WAV (or print its spoken form)"
 
@@ -39,23 +38,11 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--normalize-only", action="store_true", help="print the words that will be spoken"
     )
-
-
-def spoken_form() -> Callable[[str], str]:
-    """The text normaliser of speech.text when present (numbers read out), else NFC."""
-    try:
-        from speech import text as speech_text
-    except ImportError:
-        speech_text = None  # type: ignore[assignment]
-    fn = getattr(speech_text, "normalize_for_speech", None) if speech_text else None
-    if callable(fn):
-        return fn  # type: ignore[no-any-return]
-    return lambda s: unicodedata.normalize("NFC", s).strip()
+    parser.add_argument("--southern", action="store_true", help="southern readings (lẻ, ngàn)")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    normalize = spoken_form()
-    words = normalize(args.text)
+    words = spoken_form(args.text, southern=args.southern)
     if args.normalize_only:
         print(words)
         return 0

@@ -27,7 +27,7 @@ from speech.audio import Audio, read_wav, wav_bytes, write_wav
 from speech.errors import PromptError, TtsError
 from speech.tts.base import Synthesizer, to_phone_audio
 
-CACHE_FORMAT = "v1-8k-s16"
+CACHE_FORMAT = "v2-8k-s16-spoken"
 """Bumped when the synthesis pipeline changes, so every cached file is rebuilt."""
 PROMPT_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 BACKENDS = ("espeak", "gtts")
@@ -86,6 +86,13 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text).strip()
 
 
+def default_normalize(text: str) -> str:
+    """NFC, numbers/codes/dates read out (``speech.tts.spoken.spoken_form``)."""
+    from speech.tts.spoken import spoken_form
+
+    return spoken_form(text)
+
+
 class PromptBuilder:
     """Builds prompt files; ``ensure(text)`` for dynamic text, ``build_all`` for prompts.yaml."""
 
@@ -94,7 +101,7 @@ class PromptBuilder:
         config: PromptConfig,
         *,
         synthesizer: Synthesizer | None = None,
-        normalize: Callable[[str], str] = nfc,
+        normalize: Callable[[str], str] = default_normalize,
     ) -> None:
         self.prompts_dir = Path(config.prompts_path)
         self.recorded_dir = Path(config.recorded_prompts_path)

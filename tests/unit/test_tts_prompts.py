@@ -81,7 +81,8 @@ def test_build_all_counts_built_cached_and_recorded(config: Config) -> None:
         "bye": PromptStatus.BUILT,
     }
     assert seen == list(report.statuses.items())
-    assert synth.calls == ["Bấm phím 1", "Tạm biệt"]  # the recorded prompt is never synthesised
+    # the recorded prompt is never synthesised; numbers reach the synthesizer as words
+    assert synth.calls == ["Bấm phím một", "Tạm biệt"]
     welcome = read_wav(config.prompts_path / "welcome.wav")
     assert (welcome.rate, len(welcome.samples)) == (8000, 800)
 
@@ -89,7 +90,7 @@ def test_build_all_counts_built_cached_and_recorded(config: Config) -> None:
     assert second.summary() == (
         f"3 prompts with fake → {config.prompts_path}: 1 built, 1 cached, 1 pre-recorded"
     )
-    assert synth.calls[-1] == "Bấm phím 2"
+    assert synth.calls[-1] == "Bấm phím hai"
     menu = config.prompts_path / "menu.wav"
     assert menu.read_bytes() == builder.cache_path("Bấm phím 2").read_bytes()
 
