@@ -147,6 +147,7 @@ class AmiClient:
         backoff_max_s: float = 30.0,
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
         rng: random.Random | None = None,
+        wire_tap: Callable[[str, bytes], None] | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -162,6 +163,9 @@ class AmiClient:
         self._backoff_max_s = backoff_max_s
         self._max_message_size = max_message_size
         self._rng = rng or random.Random()
+        # ("SENT"|"RECV", bytes) for every write/read: recording transcripts, debugging.
+        # What is SENT includes the login Secret: a tap that stores it must redact it.
+        self._wire_tap = wire_tap
         prefix = secrets.token_hex(3)
         self._action_ids = (f"{prefix}-{n}" for n in itertools.count(1))
         self._command_ids = (f"{prefix}-c{n}" for n in itertools.count(1))
@@ -413,6 +417,8 @@ class AmiClient:
         timeout = self._action_timeout_s if timeout_s is None else timeout_s
         try:
             try:
+                if self._wire_tap is not None:
+                    self._wire_tap("SENT", data)
                 conn.writer.write(data)
                 await conn.writer.drain()
             except (OSError, RuntimeError) as exc:
@@ -553,6 +559,8 @@ class AmiClient:
         try:
             while True:
                 data = await conn.reader.read(65536)
+                if self._wire_tap is not None and data:
+                    self._wire_tap("RECV", data)
                 conn.codec.receive_data(data)
                 while True:
                     try:
