@@ -225,10 +225,13 @@ class CallRunner:
                 self._shutdown_fed = True
                 if not isinstance(event, CallerHungUp):
                     event = ShutdownRequested()
-            log.debug("call %s > %s", self.call.uniqueid, describe_event(event))
+            debug = log.isEnabledFor(logging.DEBUG)
+            if debug:
+                log.debug("call %s > %s", self.call.uniqueid, describe_event(event))
             commands = self.session.step(event)
             for command in commands:
-                log.debug("call %s   %s", self.call.uniqueid, describe_command(command))
+                if debug:
+                    log.debug("call %s   %s", self.call.uniqueid, describe_command(command))
                 if isinstance(command, Mark):
                     self._mark(command)
                 elif isinstance(command, Hangup):

@@ -28,6 +28,7 @@ import signal
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
+from cases.db import current_revision, describe_url, head_revision
 from hotline.errors import HotlineError
 from hotline.settings import Settings
 from ivr.ami import AmiClient, AmiError
@@ -67,10 +68,28 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         raise HotlineError(str(exc)) from exc
     nodes = len(path.flow.nodes)
     log.info("menu %s: %d nodes, start %r", path.flow.source, nodes, path.flow.start)
+    _check_database(path)
     if args.check:
-        print(f"menu {path.flow.source}: {nodes} nodes OK; database {path.engine.url!r}")
+        database = describe_url(path.engine.url)
+        print(f"menu {path.flow.source}: {nodes} nodes OK; database {database} migrated")
         return 0
     return asyncio.run(_serve(settings, path, args.stop_timeout))
+
+
+def _check_database(path: CallPath) -> None:
+    """Refuse to take calls whose records could not be written."""
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        at, head = current_revision(path.engine), head_revision()
+    except Exception as exc:
+        raise HotlineError(
+            f"database {describe_url(path.engine.url)} is not reachable: {exc}"
+        ) from exc
+    if at != head:
+        raise HotlineError(
+            f"database {describe_url(path.engine.url)} is at revision {at or 'none'}, not "
+            f"{head}: run `hotline db upgrade` first"
+        )
 
 
 async def _serve(settings: Settings, path: CallPath, stop_timeout: float) -> int:
