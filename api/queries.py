@@ -5,7 +5,7 @@ Strategy: one filtered ``SELECT`` ordered by ``(started_at DESC, id DESC)`` with
 paging, and a ``COUNT`` with the same filters. Each filter has a matching composite index in
 `cases.models` (``caller``/``outcome``/``intent`` + ``started_at``) so a filtered page reads
 a short index range; `benchmarks/api_search.py` measures it. An agent's view is restricted
-with ``EXISTS (case handled by them for this call)``.
+with ``uniqueid IN (calls of the cases they handle)``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from cases.models import CallRecord, Case
@@ -50,8 +50,14 @@ def _filtered(query: Select[Any], f: CallFilter) -> Select[Any]:
 
 
 def call_handled_by(username: str) -> Any:
-    """SQL condition: a case handled by `username` was opened from this call."""
-    return exists().where(Case.call_uniqueid == CallRecord.uniqueid, Case.handled_by == username)
+    """SQL condition: a case handled by `username` was opened from this call. An ``IN
+    (subquery)`` rather than a correlated ``EXISTS``: the agent's few cases come from
+    ``ix_cases_handler_created`` and each call from the unique index on ``uniqueid``."""
+    return CallRecord.uniqueid.in_(
+        select(Case.call_uniqueid).where(
+            Case.handled_by == username, Case.call_uniqueid.is_not(None)
+        )
+    )
 
 
 def search_calls(
