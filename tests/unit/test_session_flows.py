@@ -137,6 +137,7 @@ def test_lookup_service_error_apologises_and_returns_to_menu(flow: Flow) -> None
         ["1", "5", "#", "hangup"],
         services={LookupDossier: ServiceReplied(ActionOutcome.ERROR)},
     )
+    check_snapshot("session_service_error", lines)
     assert "    play service_error" in lines
     i = lines.index("    play service_error")
     assert "    · node main" in lines[i:]
@@ -155,6 +156,7 @@ def test_report_creates_case_and_reads_number_twice(flow: Flow) -> None:
 
 def test_report_with_empty_recording_goes_back(flow: Flow) -> None:
     _session, lines = call(flow, ["2", "3", "hangup"], recording_ms=200)
+    check_snapshot("session_report_empty", lines)
     assert not any("create case" in ln for ln in lines)
     assert "    play report_empty" in lines
 
@@ -177,12 +179,14 @@ def test_agent_busy_returns_to_menu(flow: Flow) -> None:
 
 def test_agent_answers_is_transferred(flow: Flow) -> None:
     session, lines = call(flow, ["0"], agent_answers=True)
+    check_snapshot("session_agent_answers", lines)
     assert session.outcome is Outcome.TRANSFERRED
     assert lines[-2] == "    hang up: transferred (agent finished)"
 
 
 def test_hangup_mid_prompt_is_abandoned(flow: Flow) -> None:
     session, lines = call(flow, ["~hangup"])
+    check_snapshot("session_hangup_mid_prompt", lines)
     assert session.outcome is Outcome.ABANDONED
     assert lines[-2] == "> caller hung up (16 Normal Clearing)"
 
