@@ -82,6 +82,16 @@ def proc_cpu_s(pid: int) -> float:
     return (utime + stime + cutime + cstime) / CLK_TCK
 
 
+def thread_cpu_s(pid: int) -> dict[int, float]:
+    """CPU seconds per thread (task) of a process; the main thread's tid is the pid."""
+    out: dict[int, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            out[int(task.name)] = (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return out
+
+
 @dataclass
 class AgiTimings:
     """Per channel: when it entered AsyncAGI, when each command started and finished."""
@@ -228,6 +238,8 @@ def start_responder(
             }
         )
         command = [sys.executable, "-m", "hotline.cli", "run"]
+        if args.profile:
+            command[1:1] = ["-m", "cProfile", "-o", str(base / "controller.prof")]
     else:
         db_url = ""
         command = [
@@ -302,6 +314,7 @@ class Result:
     db: dict[str, int] | None
     db_keys: int | None
     peak_concurrent: int
+    responder_main_cpu: float  # share of one core used by the responder's main (loop) thread
     loadavg: tuple[float, float]  # 1-minute load average before and after the run
 
 
@@ -386,6 +399,7 @@ async def bench(args: argparse.Namespace, console: Console) -> Result:
         load_before = os.getloadavg()[0]
         ast_pid = up.pid or asterisk_pid(config.root)
         cpu0 = proc_cpu_s(responder.pid)
+        threads0 = thread_cpu_s(responder.pid)
         ast0 = proc_cpu_s(ast_pid) if ast_pid else None
         t0 = time.monotonic()
         with Progress(
@@ -407,6 +421,8 @@ async def bench(args: argparse.Namespace, console: Console) -> Result:
             )
         wall = time.monotonic() - t0
         responder_cpu = proc_cpu_s(responder.pid) - cpu0
+        threads1 = thread_cpu_s(responder.pid)
+        main_cpu = threads1.get(responder.pid, 0.0) - threads0.get(responder.pid, 0.0)
         asterisk_cpu = proc_cpu_s(ast_pid) - ast0 if ast_pid and ast0 is not None else None
         await asyncio.sleep(2.0)  # let the responder write its last records
         db, db_keys = db_counts(db_url, since, args.dtmf) if db_url else (None, None)
@@ -425,6 +441,7 @@ async def bench(args: argparse.Namespace, console: Console) -> Result:
             db=db,
             db_keys=db_keys,
             peak_concurrent=peak_concurrency(load),
+            responder_main_cpu=main_cpu / wall,
             loadavg=(load_before, os.getloadavg()[0]),
         )
     finally:
@@ -470,7 +487,9 @@ def render(args: argparse.Namespace, result: Result) -> list[tuple[str, str]]:
         ("AGI pickup, next command", percentiles(result.timings.next_pickup_ms())),
         (
             "responder CPU",
-            f"{100 * result.responder_cpu:.1f}% of one core over {result.wall_s:.0f} s",
+            f"{100 * result.responder_cpu:.1f}% of one core over {result.wall_s:.0f} s "
+            f"(event-loop thread {100 * result.responder_main_cpu:.1f}%, other threads "
+            f"{100 * (result.responder_cpu - result.responder_main_cpu):.1f}%)",
         ),
         (
             "Asterisk CPU",
@@ -575,6 +594,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--write-docs",
         action="store_true",
         help=f"write the figures into {DOCS.relative_to(REPO)} ({SECTION})",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="run the controller under cProfile (controller.prof in the kept log dir)",
     )
     # internal: the trivial responder process
     parser.add_argument("--responder", action="store_true", help=argparse.SUPPRESS)
