@@ -52,6 +52,7 @@ from ivr.session import (
     AWAITING,
     AgentConnected,
     CallerHungUp,
+    CallLost,
     CallResumed,
     CallSession,
     Command,
@@ -223,7 +224,7 @@ class CallRunner:
             event = pending.pop(0)
             if self._shutdown and not self._shutdown_fed and not self.session.ended:
                 self._shutdown_fed = True
-                if not isinstance(event, CallerHungUp):
+                if not isinstance(event, CallerHungUp | CallLost):
                     event = ShutdownRequested()
             debug = log.isEnabledFor(logging.DEBUG)
             if debug:
@@ -286,10 +287,7 @@ class CallRunner:
                     )
                     return [CallResumed()]
                 break
-        self.session.step(CallerHungUp("channel lost with the AMI connection"))
-        self.session.outcome = Outcome.ERROR
-        self.session.end_reason = "Asterisk connection lost; channel gone after reconnect"
-        return []
+        return [CallLost("Asterisk connection lost; channel gone after reconnect")]
 
     # --- commands -----------------------------------------------------------------------------
 
@@ -433,7 +431,7 @@ class CallRunner:
                 return [*events, CallerHungUp(notice.cause)]
             elif isinstance(notice, ConnectionRestored):
                 if not notice.alive:
-                    return [*events, CallerHungUp("channel lost with the AMI connection")]
+                    return [*events, CallLost("Asterisk connection lost during the transfer")]
             elif isinstance(notice, AgiRestarted):
                 result = await self.ami.agi(self.channel, "GET VARIABLE QUEUE_RESULT")
                 status = (result.data or "").strip().upper() if result.value == 1 else ""

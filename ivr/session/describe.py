@@ -6,6 +6,7 @@ from ivr.session.messages import (
     AgentConnected,
     CallAnswered,
     CallerHungUp,
+    CallLost,
     CallResumed,
     Command,
     CreateCase,
@@ -109,3 +110,5 @@ def describe_event(event: Event) -> str:
             return f"caller hung up ({event.cause})" if event.cause else "caller hung up"
         case ShutdownRequested():
             return "shutdown requested"
+        case CallLost():
+            return f"call lost ({event.reason})"

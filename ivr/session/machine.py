@@ -47,6 +47,7 @@ from ivr.session.messages import (
     AgentConnected,
     CallAnswered,
     CallerHungUp,
+    CallLost,
     CallResumed,
     Command,
     CreateCase,
@@ -450,6 +451,13 @@ class CallSession:
         self._set_state(State.ENDED)
         return []
 
+    def _on_lost(self, event: CallLost) -> list[Command]:
+        self.outcome = Outcome.ERROR
+        self.end_reason = event.reason
+        self._audio.clear()
+        self._set_state(State.ENDED)
+        return []
+
     def _on_shutdown(self, event: ShutdownRequested) -> list[Command]:
         self._audio.clear()
         self._hangup_outcome, self._hangup_reason = Outcome.COMPLETED, "controller shutdown"
@@ -492,6 +500,7 @@ _Handler = Callable[[CallSession, Any], list[Command]]
 
 _ALWAYS: dict[type, _Handler] = {
     CallerHungUp: CallSession._on_hung_up,
+    CallLost: CallSession._on_lost,
     ShutdownRequested: CallSession._on_shutdown,
     CallResumed: CallSession._on_resumed,
 }
@@ -501,6 +510,7 @@ _TRANSITIONS: dict[State, dict[type, _Handler]] = {
         CallAnswered: CallSession._on_answered,
         CallResumed: CallSession._on_resumed,
         CallerHungUp: CallSession._on_hung_up,
+        CallLost: CallSession._on_lost,
         ShutdownRequested: CallSession._on_shutdown,
     },
     State.PLAYING: {
@@ -519,6 +529,7 @@ _TRANSITIONS: dict[State, dict[type, _Handler]] = {
         AgentConnected: CallSession._on_agent_connected,
         TransferEnded: CallSession._on_transfer_ended,
         CallerHungUp: CallSession._on_hung_up,
+        CallLost: CallSession._on_lost,
         ShutdownRequested: CallSession._on_shutdown,
         CallResumed: CallSession._on_resumed,
     },

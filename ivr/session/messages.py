@@ -213,6 +213,13 @@ class ShutdownRequested:
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class CallLost:
+    """We lost the call without a hang-up from the caller (Asterisk died, AMI gone)."""
+
+    reason: str
+
+
 Event = (
     CallAnswered
     | CallResumed
@@ -225,4 +232,5 @@ Event = (
     | TransferEnded
     | CallerHungUp
     | ShutdownRequested
+    | CallLost
 )

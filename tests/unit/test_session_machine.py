@@ -140,3 +140,11 @@ def test_an_option_not_built_yet_says_so_and_returns_to_the_menu() -> None:
     assert "chưa được cung cấp" in flow.prompts["not_available"]
     out = s.step(PlaybackFinished())
     assert out[-1] == Play("main_menu", "0123456789*#") and s.node_id == "main"
+
+
+def test_a_lost_call_is_an_error(flow: Flow) -> None:
+    from ivr.session import CallLost
+
+    s = at_main_wait(flow)
+    assert s.step(CallLost("Asterisk died")) == []
+    assert s.ended and s.outcome is Outcome.ERROR and s.end_reason == "Asterisk died"
