@@ -192,13 +192,16 @@ def test_hotline_call_command_prints_steps_and_observes_keys(
         monkeypatch.setenv(name, value)
     code = main(
         ["call", "--dtmf", "7", "--wait", "0.4", "--hangup-after", "1", "--caller", "0912000004",
-         "--log-dir", str(tmp_path / "cli")]
+         "--say", "Một hai ba", "--log-dir", str(tmp_path / "cli")]
     )  # fmt: skip
     out = capsys.readouterr().out
     assert code == 0, out
     assert "SIP → INVITE" in out and "SIP ← 200 OK (INVITE)" in out and "SIP → BYE" in out
     assert "AMI the call is parked in AsyncAGI" in out
     assert "AMI Asterisk received key 7" in out
+    assert "speech say.wav" in out  # synthesised with espeak-ng, sent after the key
+    # wait, key and 1 s tail are ~100 packets of 230 bytes; the speech adds more than 0.5 s
+    assert (tmp_path / "cli" / "input.pcap").stat().st_size > 230 * (100 + 25)
     assert "hung up by caller" in out
 
     refused = main(["call", "--number", "1900555", "--no-observe", "--expect-refusal",
