@@ -220,6 +220,11 @@ def prepare_call(
     """Write scenario and pcaps, pick ports and build the sipp command line."""
     log_dir.mkdir(parents=True, exist_ok=True)
     binary = sipp or find_sipp()
+    if os.geteuid() != 0:
+        raise SippRunError(
+            "the caller needs root: sipp plays the caller's RTP from a raw socket "
+            "(play_pcap_audio); run as root"
+        )
     local_ip = _local_ip(spec.sip_host)
     local_port = spec.local_port or free_udp_port(local_ip)
     media_port = spec.media_port or free_udp_port(local_ip, span=4)
@@ -485,7 +490,3 @@ def _int(value: str | None) -> int:
         return int(value or 0)
     except ValueError:
         return 0
-
-
-def running_as_root() -> bool:
-    return os.geteuid() == 0
