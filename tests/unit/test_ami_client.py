@@ -440,3 +440,63 @@ def test_backoff_grows_exponentially_with_jitter_and_is_capped() -> None:
     assert all(h > lo for h, lo in zip(high, low, strict=True))
     assert max(high) < 30.0
     assert backoff_delay(1000, initial_s=0.5, maximum_s=30.0, rand=0.5) == 22.5
+
+
+async def test_list_timeout_says_how_far_the_list_got(server: FakeAmi, client: AmiClient) -> None:
+    async def never_complete(session: FakeSession, action: ReceivedAction) -> None:
+        await session.send(
+            ("Response", "Success"), ("ActionID", action.action_id), ("EventList", "start")
+        )
+        await session.event("CoreShowChannel", ("ActionID", action.action_id), ("Channel", "X"))
+
+    server.handle("CoreShowChannels", never_complete)
+    with pytest.raises(AmiTimeoutError, match="a Response and 1 list events but no Complete"):
+        await client.action_list("CoreShowChannels", timeout_s=0.2)
+
+
+async def test_a_failing_on_connected_callback_does_not_stop_the_login(server: FakeAmi) -> None:
+    ami = make_client(server)
+    calls: list[str] = []
+
+    async def broken() -> None:
+        calls.append("broken")
+        raise RuntimeError("adoption failed")
+
+    async def fine() -> None:
+        calls.append("fine")
+
+    ami.on_connected(broken)
+    ami.on_connected(fine)
+    await ami.connect()
+    try:
+        assert calls == ["broken", "fine"]
+        assert ami.connected
+    finally:
+        await ami.close()
+
+
+async def test_a_malformed_message_is_skipped_and_the_connection_kept(
+    server: FakeAmi, client: AmiClient
+) -> None:
+    seen: list[str] = []
+    client.subscribe(lambda e: seen.append(e.name))
+    await server.current.send_raw(b"Event: Broken\r\nno colon here\r\n\r\n")
+    await server.current.event("DTMFEnd", ("Digit", "7"))
+    assert (await client.action("Ping")).get("Ping") == "Pong"
+    assert seen == ["DTMFEnd"]
+    assert client.connections == 1
+
+
+async def test_an_oversized_message_drops_the_connection_and_reconnects(server: FakeAmi) -> None:
+    ami = make_client(server, max_message_size=1024)
+    await ami.connect()
+    try:
+        await server.current.send_raw(b"Event: Flood\r\nX: " + b"y" * 4096)
+        for _ in range(200):
+            if ami.connections >= 2 and ami.connected:
+                break
+            await asyncio.sleep(0.01)
+        assert ami.connections == 2
+        assert (await ami.action("Ping")).get("Ping") == "Pong"
+    finally:
+        await ami.close()
