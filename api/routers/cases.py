@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, status
 from pydantic import AwareDatetime
 
+from api import edits
 from api.deps import (
     CasesConfigDep,
     ClockDep,
@@ -25,6 +26,7 @@ from api.schemas.cases import (
     CaseDetail,
     CasesPublic,
     CaseStatusChange,
+    CaseUpdate,
     NoteCreate,
     NotePublic,
 )
@@ -188,6 +190,31 @@ def get_case(
     if reveal:
         session.commit()
     return detail
+
+
+@router.patch(
+    "/{reference}", summary="Edit a case's details (description, place)", responses=WRITE_RESPONSES
+)
+def update_case(
+    reference: Reference,
+    body: CaseUpdate,
+    session: SessionDep,
+    user: CurrentUser,
+    clock: ClockDep,
+    places: PlacesDep,
+) -> CaseDetail:
+    begin_write(session)
+    case = _editable(session, user, reference)
+    edits.update_case(
+        session,
+        case,
+        edits.CaseChanges(**body.model_dump(exclude_unset=True)),
+        actor=user.username,
+        now=clock(),
+        places=places,
+    )
+    session.commit()
+    return _detail(session, user, case, clock)
 
 
 @router.post("/{reference}/status", summary="Change a case's status", responses=WRITE_RESPONSES)

@@ -29,6 +29,26 @@ class CaseCreate(StrictInput):
     )
 
 
+class CaseUpdate(StrictInput):
+    """Edit a case's details; only the fields given change (at least one). The place is a
+    `ward_code` or a `place_text`, not both."""
+
+    description: str | None = Field(default=None, max_length=20_000)
+    address: str | None = Field(default=None, max_length=300)
+    ward_code: int | None = Field(default=None, ge=1, le=10**7)
+    place_text: str | None = Field(default=None, min_length=1, max_length=200)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> CaseUpdate:
+        if not self.model_fields_set:
+            raise ValueError("nothing to change: give at least one field")
+        if self.ward_code is not None and self.place_text is not None:
+            raise ValueError("give ward_code or place_text, not both")
+        return self
+
+
 class CaseStatusChange(StrictInput):
     """Move a case along its workflow. `classified` may carry a new `category`;
     `duplicate` needs `duplicate_of` (the original's reference); rejected/duplicate need a

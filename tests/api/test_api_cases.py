@@ -179,3 +179,24 @@ async def test_place_must_be_a_served_ward(api: Api) -> None:
     del_ward = {k: v for k, v in NEW_CASE.items() if k != "ward_code"}
     r = await api.post("agent1", "/api/v1/cases", {**del_ward, "place_text": "phuong bac lieu"})
     assert r.status_code == 201 and r.json()["place"].startswith("Phường Bạc Liêu")
+
+
+async def test_edit_details_recorded_and_final_cases_frozen(api: Api) -> None:
+    ref = (await _create(api))["reference"]
+    url = f"/api/v1/cases/{ref}"
+    h = await api.headers("agent1")
+    r = await api.client.patch(url, json={"address": "Cầu Kim Sơn", "ward_code": 31834}, headers=h)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["address"] == "Cầu Kim Sơn" and body["ward_code"] == 31834
+    assert body["version"] == 2
+    assert body["history"][-1]["reason"] == "edited: address, ward_code, place"
+    for bad in ({}, {"colour": "x"}, {"ward_code": 31834, "place_text": "Bạc Liêu"},
+                {"ward_code": 1}, {"description": ""}):  # fmt: skip
+        r = await api.client.patch(url, json=bad, headers=h)
+        assert r.status_code == 422, (bad, r.text)
+    r = await api.client.patch(url, json={"address": "x"}, headers=await api.headers("agent2"))
+    assert r.status_code == 404
+    await api.post("agent1", f"{url}/status", {"status": "rejected", "reason": "spam"})
+    r = await api.client.patch(url, json={"address": "y"}, headers=h)
+    assert r.status_code == 409 and "is rejected: its details are final" in r.json()["detail"]
