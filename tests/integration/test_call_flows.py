@@ -281,7 +281,7 @@ async def test_hanging_up_mid_prompt_leaves_an_abandoned_record(
 
 async def test_agent_queue_timeout_returns_to_the_menu(hotline: Hotline, tmp_path: Path) -> None:
     caller = "0912100004"
-    report = await place_call(hotline.spec(tmp_path, caller, dtmf="0", hangup_after_s=4.5))
+    report = await place_call(hotline.spec(tmp_path, caller, dtmf="0", hangup_after_s=7.0))
     record = await hotline.closed_record(caller)
     assert report.ok, _explain(report, record, hotline.pbx)
     steps = _steps(record)

@@ -169,11 +169,13 @@ def test_case_status(flow: Flow) -> None:
     assert "Kết quả xử lý" not in say  # empty resolution: line left out
 
 
-def test_agent_busy_returns_to_menu(flow: Flow) -> None:
-    session, lines = call(flow, ["0", "hangup"])
+def test_agent_busy_offers_a_complaint_or_the_menu(flow: Flow) -> None:
+    session, lines = call(flow, ["0", "9", "hangup"])
     check_snapshot("session_agent_busy", lines)
     i = lines.index("    transfer to queue hotline-agents, timeout 30 s")
-    assert "    play transfer_busy" in lines[i:]
+    assert "    play transfer_busy [keys 0123456789*#]" in lines[i:]
+    assert "    · digits agent_busy digits=9" in lines[i:]
+    assert "    · node main" in lines[i:]
     assert session.outcome is Outcome.ABANDONED
 
 
