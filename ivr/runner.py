@@ -265,6 +265,10 @@ class CallRunner:
     async def _suspend(self) -> list[Event]:
         """The AMI connection dropped: wait for the controller's verdict on our channel."""
         log.warning("call %s: AMI connection lost, waiting to resume", self.call.uniqueid)
+        # Notices from before the drop are stale (an earlier reconnect), except a hang-up.
+        for old in self._drain_inbox():
+            if isinstance(old, ChannelHungUp):
+                return [CallerHungUp(old.cause or "hung up while AMI was down")]
         deadline = asyncio.get_running_loop().time() + self.config.reconnect_grace_s
         while True:
             remaining = deadline - asyncio.get_running_loop().time()

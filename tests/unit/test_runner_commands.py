@@ -261,23 +261,33 @@ async def test_silence_is_waited_in_chunks_and_counted(tmp_path: Path) -> None:
     assert len(no_input) == 1 and int(no_input[0].detail["silence_ms"]) >= 3000
 
 
+def drop_then(h: Harness, alive: bool) -> Callable[[], AgiResult]:
+    """The AMI connection drops during the command; the controller reconnects a bit later."""
+
+    def reply() -> AgiResult:
+        loop = asyncio.get_running_loop()
+        loop.call_later(0.01, h.runner.notify, ConnectionRestored(alive=alive))
+        raise ConnectionLostError("AMI dropped")
+
+    return reply
+
+
 async def test_lost_connection_resumes_with_an_apology(tmp_path: Path) -> None:
     h = Harness(
         tmp_path,
         [
-            (f"STREAM FILE {P}/welcome", ConnectionLostError("AMI dropped")),
+            (f"STREAM FILE {P}/welcome", lambda: drop_then(h, True)()),
             (f"STREAM FILE {P}/reconnect_apology", ok("200 result=0 endpos=9")),
             (f"STREAM FILE {P}/main_menu", ok("200 result=0 endpos=9")),
         ],
     )
-    h.runner.notify(ConnectionRestored(alive=True))
+    h.runner.notify(ConnectionRestored(alive=False))  # stale, from an earlier reconnect
     assert await h.run() == "abandoned"
     assert h.prompts_played()[1:3] == ["reconnect_apology", "main_menu"]
 
 
 async def test_lost_connection_and_lost_channel_is_an_error(tmp_path: Path) -> None:
-    h = Harness(tmp_path, [(f"STREAM FILE {P}/welcome", ConnectionLostError("AMI dropped"))])
-    h.runner.notify(ConnectionRestored(alive=False))
+    h = Harness(tmp_path, [(f"STREAM FILE {P}/welcome", lambda: drop_then(h, False)())])
     assert await h.run() == "error"
     assert "connection lost" in h.recorder.ended[0].cause
 
