@@ -604,7 +604,7 @@ def write_docs(table: str, command: str, stream: Stream, args: argparse.Namespac
     )
     pattern = re.compile(r"^## AMI parsing\n.*?(?=^## |\Z)", re.S | re.M)
     if pattern.search(text):
-        text = pattern.sub(section.replace("\\", "\\\\") + "\n", text)
+        text = pattern.sub(section.replace("\\", "\\\\") + "\n", text).rstrip("\n") + "\n"
     else:
         text = text.rstrip("\n") + "\n\n" + section
     path.write_text(text, encoding="utf-8")
