@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -46,6 +47,8 @@ from ivr.session import CallAnswered, CallResumed, CallSession, SessionConfig
 from ivr.session import Event as SessionEvent
 
 log = logging.getLogger(__name__)
+
+FINISHED_KEPT = 1000
 
 
 class AmiControl(AmiPort, Protocol):
@@ -88,7 +91,8 @@ class Controller:
         self.executor = executor
         self.hotline_number = hotline_number
         self.calls: dict[str, _Call] = {}  # by channel name
-        self.finished: dict[str, str] = {}  # uniqueid -> outcome, for tests and stats
+        # the latest calls' outcomes (uniqueid -> outcome), bounded: for tests and status
+        self.finished: OrderedDict[str, str] = OrderedDict()
         self.connections = 0
         self._stopping = False
         self._unsubscribe: list[Callable[[], None]] = []
@@ -105,22 +109,24 @@ class Controller:
         await self._connected.wait()
 
     async def stop(self, timeout_s: float = 30.0) -> None:
-        """Say goodbye to every live caller, hang up, wait for their records, stop."""
+        """Say goodbye to every live caller (also those arriving meanwhile), hang up, wait for
+        their records, stop. Calls still running after `timeout_s` are cancelled and hung up."""
         self._stopping = True
-        calls = list(self.calls.values())
-        log.info("stopping: saying goodbye to %d live call(s)", len(calls))
-        for call in calls:
-            call.runner.request_shutdown()
-        if calls:
-            _done, pending = await asyncio.wait([c.task for c in calls], timeout=timeout_s)
-            for task in pending:
-                task.cancel()
+        log.info("stopping: saying goodbye to %d live call(s)", len(self.calls))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while self.calls and loop.time() < deadline:
+            calls = list(self.calls.values())
             for call in calls:
-                if call.task in pending:
-                    with contextlib.suppress(AmiError):
-                        await self.ami.action("Hangup", Channel=call.runner.channel, Cause="16")
-            if pending:
-                await asyncio.wait(pending, timeout=5)
+                call.runner.request_shutdown()
+            await asyncio.wait([c.task for c in calls], timeout=deadline - loop.time())
+        leftovers = list(self.calls.values())
+        for call in leftovers:
+            call.task.cancel()
+            with contextlib.suppress(AmiError):
+                await self.ami.action("Hangup", Channel=call.runner.channel, Cause="16")
+        if leftovers:
+            await asyncio.wait([c.task for c in leftovers], timeout=5)
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         await self.calllog.flush()
@@ -189,6 +195,8 @@ class Controller:
         try:
             outcome = await runner.run(first)
             self.finished[runner.call.uniqueid] = outcome.value
+            while len(self.finished) > FINISHED_KEPT:
+                self.finished.popitem(last=False)
         finally:
             current = self.calls.get(runner.channel)
             if current is not None and current.runner is runner:
