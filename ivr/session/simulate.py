@@ -48,8 +48,6 @@ class SimulationError(AssertionError):
     """The simulated call broke a rule of the runner contract or did not end."""
 
 
-
-
 @dataclass
 class Caller:
     script: Iterable[str] = ()
