@@ -60,7 +60,7 @@ class Api:
             self.tokens[username] = r.json()["access_token"]
         return {"Authorization": f"Bearer {self.tokens[username]}"}
 
-    async def get(self, username: str, url: str, **params: object) -> httpx.Response:
+    async def get(self, username: str, url: str, **params: str | int) -> httpx.Response:
         return await self.client.get(url, headers=await self.headers(username), params=params)
 
     async def post(self, username: str, url: str, body: object) -> httpx.Response:
@@ -77,7 +77,7 @@ def api_settings(tmp_path: Path) -> Settings:
     recordings = tmp_path / "recordings"
     recordings.mkdir()
     return Settings(
-        env="test",  # type: ignore[arg-type]
+        env="test",
         api_secret=SECRET,
         state_dir=tmp_path,
         recordings_dir=recordings,

@@ -101,11 +101,11 @@ async def test_only_admins_create_users(api: Api) -> None:
 
 
 def test_default_secret_refused_outside_development(tmp_path: object) -> None:
-    check_settings(Settings(env="development"))  # type: ignore[arg-type]
+    check_settings(Settings(env="development"))
     with pytest.raises(UnsafeConfigError, match="HOTLINE_API_SECRET"):
-        check_settings(Settings(env="test", api_secret=DEV_API_SECRET))  # type: ignore[arg-type]
+        check_settings(Settings(env="test", api_secret=DEV_API_SECRET))
     with pytest.raises(UnsafeConfigError, match="characters long"):
-        check_settings(Settings(env="test", api_secret="short"))  # type: ignore[arg-type]
+        check_settings(Settings(env="test", api_secret="short"))
     with pytest.raises(UnsafeConfigError):
-        create_app(Settings(env="test"))  # type: ignore[arg-type]
-    check_settings(Settings(env="test", api_secret=SECRET))  # type: ignore[arg-type]
+        create_app(Settings(env="test"))
+    check_settings(Settings(env="test", api_secret=SECRET))

@@ -34,7 +34,7 @@ async def test_search_filters_and_paging(api: Api) -> None:
     assert r.status_code == 200
     assert [c["uniqueid"] for c in r.json()["data"]] == ["1000.3", "1000.2", "1000.1"]
     assert all(c["caller_masked"] and "***" in c["caller"] for c in r.json()["data"])
-    cases = {
+    cases: dict[str, tuple[dict[str, str | int], list[str]]] = {
         "caller": ({"caller": "0912345678"}, ["1000.3", "1000.1"]),
         "outcome": ({"outcome": "abandoned"}, ["1000.2"]),
         "intent": ({"intent": "complaint"}, ["1000.3"]),
@@ -125,7 +125,7 @@ async def test_recordings_supervisor_only_and_audited(api: Api) -> None:
 
 
 async def test_call_search_rejects_bad_input(api: Api) -> None:
-    bad = {
+    bad: dict[str, dict[str, str | int]] = {
         "naive date": {"started_from": "2026-11-25T00:00:00"},
         "not a date": {"started_from": "yesterday"},
         "reversed": {"started_from": T0.isoformat(), "started_to": T0.isoformat()},
