@@ -134,6 +134,13 @@ class Controller:
     # --- AMI events ---------------------------------------------------------------------------
 
     def _on_event(self, event: Event) -> None:
+        # Runs in the AMI client's reader task: a surprise here must not stop event delivery.
+        try:
+            self._dispatch(event)
+        except Exception:
+            log.exception("could not handle AMI event %s on %s", event.name, event.channel)
+
+    def _dispatch(self, event: Event) -> None:
         if isinstance(event, AsyncAGIStart):
             self._on_agi_start(event)
         elif isinstance(event, Hangup):

@@ -9,6 +9,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ivr.ami.agi import AgiResult, parse_agi_result
 from ivr.ami.errors import ChannelGoneError
 from ivr.ami.events import Event, Headers, make_event
@@ -172,4 +174,15 @@ async def test_login_adopts_parked_channels_and_closes_orphans(tmp_path: Path) -
     assert first == 'STREAM FILE /var/lib/hotline/prompts/reconnect_apology ""'
     assert recorder.keeps == [frozenset({"17.7", "17.8"})]
     await controller.stop(timeout_s=5)
+    calllog.close()
+
+
+async def test_a_malformed_event_is_logged_not_raised(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    ami = FakeAmi()
+    controller, _recorder, calllog = make(tmp_path, ami)
+    ami.emit(event("AsyncAGIStart", Channel="PJSIP/x-1", Uniqueid="1.1", Env="agi_x%ZZ"))
+    assert "could not handle AMI event AsyncAGIStart on PJSIP/x-1" in caplog.text
+    assert not controller.calls
     calllog.close()
