@@ -275,11 +275,18 @@ class CallFilter:
 
 
 def search_calls(
-    session: Session, f: CallFilter, *, offset: int = 0, limit: int = 50
+    session: Session,
+    f: CallFilter,
+    *,
+    offset: int = 0,
+    limit: int = 50,
+    count_limit: int | None = None,
 ) -> tuple[Sequence[CallRecord], int]:
     """A page of call records, newest first (steps not loaded), and how many match in all.
 
-    Each filter has an index that leads with it and ends in ``started_at``.
+    Each filter has an index that leads with it and ends in ``started_at``. Counting every
+    match dominates a broad search over a million rows; with `count_limit` = N the count stops
+    at N + 1 (so ``total > N`` means "more than N").
     """
     if limit < 1 or limit > 500 or offset < 0:
         raise ValidationError(f"Paging offset={offset} limit={limit}: limit 1..500, offset >= 0")
@@ -299,6 +306,9 @@ def search_calls(
     if conditions:
         query = query.where(*conditions)
         count = count.where(*conditions)
+    if count_limit is not None:
+        capped = select(CallRecord.id).where(*conditions).limit(count_limit + 1).subquery()
+        count = select(func.count()).select_from(capped)
     total = session.scalar(count) or 0
     rows = session.scalars(
         query.order_by(CallRecord.started_at.desc(), CallRecord.id.desc())

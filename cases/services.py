@@ -371,12 +371,22 @@ _DONE = frozenset(
 
 
 def list_cases(
-    session: Session, f: CaseFilter, *, offset: int = 0, limit: int = 50
+    session: Session,
+    f: CaseFilter,
+    *,
+    offset: int = 0,
+    limit: int = 50,
+    count_limit: int | None = None,
 ) -> tuple[Sequence[Case], int]:
-    """A page of cases, newest first, and how many match in all."""
+    """A page of cases, newest first, and how many match in all (with `count_limit` = N the
+    count stops at N + 1, as in `cases.calls.search_calls`)."""
     if limit < 1 or limit > 500 or offset < 0:
         raise ValidationError(f"Paging offset={offset} limit={limit}: limit 1..500, offset >= 0")
-    total = session.scalar(_filtered(select(func.count(Case.id)), f)) or 0
+    if count_limit is None:
+        total = session.scalar(_filtered(select(func.count(Case.id)), f)) or 0
+    else:
+        capped = _filtered(select(Case.id), f).limit(count_limit + 1).subquery()
+        total = session.scalar(select(func.count()).select_from(capped)) or 0
     rows = session.scalars(
         _filtered(select(Case), f)
         .order_by(Case.created_at.desc(), Case.id.desc())

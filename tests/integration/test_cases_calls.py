@@ -181,3 +181,6 @@ def test_call_log_search_filters_and_pages(migrated_engine: Engine) -> None:
         assert search_calls(session, CallFilter(caller="0900000000"))[1] == 0
         rows, _ = search_calls(session, CallFilter(), offset=5, limit=10)
         assert [r.uniqueid for r in rows] == ["s.0"]
+        rows, total = search_calls(session, CallFilter(), limit=2, count_limit=3)
+        assert total == 4 and len(rows) == 2  # "more than 3"
+        assert search_calls(session, CallFilter(intent="complaint"), count_limit=3)[1] == 3

@@ -170,6 +170,7 @@ def test_complaint_status_and_listing(migrated_engine: Engine, config: CasesConf
 
         page, total = services.list_cases(s, CaseFilter(category=Category.TRAFFIC), limit=1)
         assert total == 2 and [c.reference for c in page] == [refs[2]]
+        assert services.list_cases(s, CaseFilter(), count_limit=1)[1] == 2  # "more than 1"
         overdue, n = services.list_cases(s, CaseFilter(overdue_at=T0 + timedelta(days=2)))
         assert n == 2 and {c.reference for c in overdue} == {refs[0], refs[2]}
         with pytest.raises(ValidationError, match="limit"):
