@@ -500,3 +500,19 @@ async def test_an_oversized_message_drops_the_connection_and_reconnects(server: 
         assert (await ami.action("Ping")).get("Ping") == "Pong"
     finally:
         await ami.close()
+
+
+async def test_close_while_reconnecting_stops_the_retries(server: FakeAmi) -> None:
+    ami = make_client(server)
+    await ami.connect()
+    await server.stop()
+    for _ in range(100):
+        if ami.state is ClientState.RECONNECTING:
+            break
+        await asyncio.sleep(0.01)
+    assert ami.state is ClientState.RECONNECTING
+    await asyncio.wait_for(ami.close(), 1.0)
+    assert ami.state is ClientState.CLOSED
+    await server.start(port=server.port)  # Asterisk is back, but the client is closed
+    await asyncio.sleep(0.2)
+    assert server.logins == 1
