@@ -510,7 +510,7 @@ async def test_close_while_reconnecting_stops_the_retries(server: FakeAmi) -> No
         if ami.state is ClientState.RECONNECTING:
             break
         await asyncio.sleep(0.01)
-    assert ami.state is ClientState.RECONNECTING
+    assert ami.state.value == "RECONNECTING"
     await asyncio.wait_for(ami.close(), 1.0)
     assert ami.state is ClientState.CLOSED
     await server.start(port=server.port)  # Asterisk is back, but the client is closed
