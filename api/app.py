@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute
 from api import problems
 from api.errors import UnsafeConfigError
 from api.metrics import MetricsMiddleware, RouteTemplates, make_registry
-from api.routers import auth, calls, cases, health, open311, recordings
+from api.routers import audit, auth, calls, cases, health, open311, recordings
 from api.routers import dossiers as dossier_routes
 from cases.config import CONFIG_FILE, CasesConfig, load_config
 from cases.db import make_engine, session_factory
@@ -136,6 +136,7 @@ def create_app(
     v1.include_router(recordings.router)
     v1.include_router(cases.router)
     v1.include_router(dossier_routes.router)
+    v1.include_router(audit.router)
     v1.include_router(health.router)
     app.include_router(v1)
     app.include_router(open311.router)

@@ -3,11 +3,15 @@
 - ``hotline_http_requests_total{method,route,status}`` and
   ``hotline_http_request_duration_seconds{method,route}``, labelled by the route *template*
   (``/api/v1/cases/{reference}``) so label cardinality stays bounded;
-- ``hotline_cases{status}`` and ``hotline_calls_open``, read from the database at scrape time.
+- ``hotline_cases{status}``, ``hotline_calls_open`` and ``hotline_database_up``, read from the
+  database at scrape time;
+- one access-log line per request (logger ``api.access``) naming the route template, never
+  the raw path or query string, which may carry caller numbers.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Iterable, Iterator
@@ -20,6 +24,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cases.models import CallRecord, Case
+
+access_log = logging.getLogger("api.access")
 
 
 class HttpMetrics:
@@ -124,8 +130,12 @@ class MetricsMiddleware:
         finally:
             route = self.routes.match(str(scope.get("path", "")))
             method = str(scope.get("method", ""))
+            elapsed = time.perf_counter() - started
             self.metrics.requests.labels(method, route, str(status)).inc()
-            self.metrics.latency.labels(method, route).observe(time.perf_counter() - started)
+            self.metrics.latency.labels(method, route).observe(elapsed)
+            # The access log names the route template only: query strings and paths may
+            # carry caller numbers (personal data), which never reach the log.
+            access_log.info("%s %s %d %.1f ms", method, route, status, elapsed * 1000)
 
 
 def make_registry(sessions: sessionmaker[Session]) -> tuple[CollectorRegistry, HttpMetrics]:

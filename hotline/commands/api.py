@@ -100,5 +100,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         port=args.port or settings.api_port,
         log_level=settings.log_level.lower(),
         proxy_headers=False,
+        access_log=False,  # uvicorn's would log query strings (caller numbers); see api.metrics
     )
     return 0

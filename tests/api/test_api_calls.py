@@ -144,3 +144,15 @@ async def test_call_search_rejects_bad_input(api: Api) -> None:
     assert "query.limit" in r.json()["detail"]
     r = await api.get("super1", "/api/v1/calls", started_from="2026-11-25T00:00:00")
     assert "timezone" in r.json()["detail"]
+
+
+async def test_audit_log_is_for_supervisors_and_admins(api: Api) -> None:
+    _seed(api)
+    await api.get("super1", "/api/v1/calls/1000.1", reveal_caller="true")
+    assert (await api.get("agent1", "/api/v1/audit")).status_code == 403
+    for who in ("super1", "admin1"):
+        r = await api.get(who, "/api/v1/audit", action="read_caller_number")
+        assert r.status_code == 200, who
+        assert [(e["actor"], e["target_id"]) for e in r.json()["data"]] == [("super1", "1000.1")]
+    r = await api.get("admin1", "/api/v1/audit", action="login", limit=1)
+    assert r.json()["count"] == 3 and len(r.json()["data"]) == 1  # agent1, super1, admin1
