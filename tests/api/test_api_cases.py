@@ -200,3 +200,31 @@ async def test_edit_details_recorded_and_final_cases_frozen(api: Api) -> None:
     await api.post("agent1", f"{url}/status", {"status": "rejected", "reason": "spam"})
     r = await api.client.patch(url, json={"address": "y"}, headers=h)
     assert r.status_code == 409 and "is rejected: its details are final" in r.json()["detail"]
+
+
+async def test_concurrent_writes_while_the_controller_records(api: Api) -> None:
+    """API writes run in worker threads next to the controller's writer: none may fail with a
+    lock error (SQLite takes the write lock at BEGIN; PostgreSQL just works)."""
+    import asyncio
+    import threading
+
+    from tests.api.conftest import seed_call
+
+    h = await api.headers("agent1")
+
+    def controller() -> None:
+        for i in range(15):
+            seed_call(api.engine, f"3000.{i}")
+
+    writer = threading.Thread(target=controller)
+    writer.start()
+    responses = await asyncio.gather(
+        *(api.client.post("/api/v1/cases", json=NEW_CASE, headers=h) for _ in range(20))
+    )
+    await asyncio.to_thread(writer.join)
+    assert [r.status_code for r in responses] == [201] * 20, [r.text for r in responses]
+    refs = {r.json()["reference"] for r in responses}
+    assert len(refs) == 20
+    listed = await api.get("agent1", "/api/v1/cases", limit=50)
+    assert listed.json()["count"] == 20
+    assert (await api.get("super1", "/api/v1/calls")).json()["count"] == 15
