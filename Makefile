@@ -5,7 +5,7 @@ SHELL := /bin/bash
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-SYSTEM_PACKAGES := debootstrap sip-tester espeak-ng sox zstd postgresql python3-venv python3-dev gcc git ca-certificates
+SYSTEM_PACKAGES := debootstrap debian-archive-keyring sip-tester espeak-ng sox zstd postgresql python3-venv python3-dev gcc git ca-certificates
 
 .PHONY: run test system venv postgres pbx prompts lint pytest teardown help
 
