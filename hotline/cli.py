@@ -5,7 +5,8 @@ Each module in `hotline/commands/` defines:
 - ``HELP``: one line shown in ``hotline --help``;
 - ``register(parser: argparse.ArgumentParser) -> None``: adds its arguments (and a description
   that teaches: what it does, an example, what it needs);
-- ``run(args: argparse.Namespace, settings: Settings) -> int``: does the work, returns the exit code.
+- ``run(args: argparse.Namespace, settings: Settings) -> int``: does the work, returns
+  the exit code.
 
 Modules are discovered, so adding a command never edits this file.
 """
