@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -42,7 +43,19 @@ def test_cli_migrates_imports_looks_up_and_syncs(
     assert main(["dossiers", "lookup", "12-34"]) == 1
     assert "expected 19" in capsys.readouterr().out
 
+    from cases.calls import SqlCallRecorder
+    from cases.db import make_engine
+    from ivr.ports import CallStarted
+
+    engine = make_engine(db_url)
+    SqlCallRecorder(engine).call_started(
+        CallStarted("1.1", "1.1", "PJSIP/a", "0912345678", "19009120", datetime.now(UTC))
+    )
+    engine.dispose()
+    assert main(["sync", "status"]) == 0
+    out = capsys.readouterr().out
+    assert "pending          1 (0 retrying)" in out and "oldest pending   call 1.1" in out
+    assert main(["sync", "run", "--once"]) == 0
+    assert "sent 1; 0 pending" in capsys.readouterr().out
     assert main(["sync", "status"]) == 0
     assert "pending          0" in capsys.readouterr().out
-    assert main(["sync", "run", "--once"]) == 0
-    assert "0 pending" in capsys.readouterr().out
