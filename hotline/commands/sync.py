@@ -3,6 +3,7 @@
   hotline sync run            relay continuously (every HOTLINE_SYNC_INTERVAL_S seconds)
   hotline sync run --once     send everything due now, then exit
   hotline sync status         backlog, retries, oldest pending record, last error
+  hotline sync purge --days 30   delete outbox messages the IOC has had for 30+ days
 
 Records reach the IOC through the transactional outbox: with the IOC database down, calls and
 cases are still taken and queued; the relay retries with backoff and the IOC receives each
@@ -17,7 +18,7 @@ import argparse
 import logging
 import signal
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 
 from rich.console import Console
@@ -25,7 +26,7 @@ from sqlalchemy import Engine
 
 from cases.db import describe_url, make_engine
 from cases.ioc import make_ioc_engine
-from cases.sync import OutboxRelay, sync_status
+from cases.sync import OutboxRelay, purge_sent, sync_status
 from hotline.settings import Settings
 
 HELP = "relay the outbox into the IOC database (run) or show the backlog (status)"
@@ -37,6 +38,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     run_p.add_argument("--once", action="store_true", help="send what is due now, then exit")
     run_p.add_argument("--batch", type=int, default=200, help="messages per IOC transaction")
     sub.add_parser("status", help="backlog and oldest pending record")
+    purge = sub.add_parser("purge", help="delete messages sent more than --days ago")
+    purge.add_argument("--days", type=float, default=30.0, help="default 30")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -46,6 +49,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if args.sync_command == "status":
             return _status(console, local, settings)
+        if args.sync_command == "purge":
+            gone = purge_sent(local, datetime.now(UTC) - timedelta(days=args.days))
+            console.print(f"deleted {gone} sent message(s) older than {args.days:g} days")
+            return 0
         ioc_engine = make_ioc_engine(settings.ioc_db_url)
         relay = OutboxRelay(local, ioc_engine, batch_size=args.batch)
         try:

@@ -59,3 +59,7 @@ def test_cli_migrates_imports_looks_up_and_syncs(
     assert "sent 1; 0 pending" in capsys.readouterr().out
     assert main(["sync", "status"]) == 0
     assert "pending          0" in capsys.readouterr().out
+    assert main(["sync", "purge", "--days", "1"]) == 0
+    assert "deleted 0 sent message(s)" in capsys.readouterr().out
+    assert main(["sync", "purge", "--days", "0"]) == 0
+    assert "deleted 1 sent message(s)" in capsys.readouterr().out
