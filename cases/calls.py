@@ -84,6 +84,14 @@ class CallEndedLike(Protocol):
     def cause(self) -> str: ...
 
 
+def call_key(record: CallRecord) -> str:
+    """The call's idempotency key in the IOC: its Linkedid. A second channel of the same call
+    (same Linkedid, another Uniqueid) gets ``linkedid/uniqueid`` so it never overwrites it."""
+    if record.uniqueid == record.linkedid:
+        return record.linkedid
+    return f"{record.linkedid}/{record.uniqueid}"
+
+
 def call_snapshot(record: CallRecord, *, with_steps: bool) -> dict[str, Any]:
     """The JSON a call is sent to the IOC as."""
     data: dict[str, Any] = {
@@ -150,7 +158,7 @@ class SqlCallRecorder:
                 emit(
                     session,
                     TOPIC_CALL,
-                    record.linkedid,
+                    call_key(record),
                     record.version,
                     call_snapshot(record, with_steps=False),
                     utcnow(),  # queue time is ours: the event's own time may be another clock's
@@ -239,7 +247,7 @@ class SqlCallRecorder:
         emit(
             session,
             TOPIC_CALL,
-            record.linkedid,
+            call_key(record),
             record.version,
             call_snapshot(record, with_steps=True),
             utcnow(),

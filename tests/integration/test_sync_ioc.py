@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine, func, select, update
 
 from cases import ioc, services
-from cases.calls import SqlCallRecorder
+from cases.calls import SqlCallRecorder, call_key
 from cases.config import load_config
 from cases.db import make_engine, session_factory, unit_of_work, upgrade
 from cases.domain import Category
@@ -51,7 +51,7 @@ def _case(engine: Engine, at: datetime) -> str:
 def _ioc_matches_local(local: Engine, ioc_engine: Engine) -> None:
     """Every local call and case is in the IOC exactly once, at its latest version."""
     with session_factory(local)() as s:
-        calls = {r.linkedid: r.version for r in s.scalars(select(CallRecord))}
+        calls = {call_key(r): r.version for r in s.scalars(select(CallRecord))}
         cases = {c.reference: c.version for c in s.scalars(select(Case))}
     with ioc_engine.connect() as conn:
         got_calls = dict(conn.execute(select(ioc.ioc_calls.c.key, ioc.ioc_calls.c.version)).all())
@@ -74,9 +74,11 @@ def test_relay_delivers_once_and_replay_changes_nothing(
     for i in range(5):
         _call(recorder, f"c.{i}", T0 + timedelta(minutes=i))
     refs = [_case(migrated_engine, T0) for _ in range(3)]
+    # a second channel of call c.0 (same Linkedid) is its own record in the IOC
+    recorder.call_started(CallStarted("c.0b", "c.0", "Local/agent", "0912345678", "100", T0))
     relay = OutboxRelay(migrated_engine, ioc_engine, batch_size=4)
 
-    assert relay.drain() == 13  # 5 calls x 2 snapshots + 3 cases
+    assert relay.drain() == 14  # 5 calls x 2 snapshots + 1 open second channel + 3 cases
     _ioc_matches_local(migrated_engine, ioc_engine)
     with ioc_engine.connect() as conn:
         version, payload = ioc.fetch(conn, "call", "c.0") or (0, {})
@@ -87,11 +89,12 @@ def test_relay_delivers_once_and_replay_changes_nothing(
     # A crash after the IOC committed but before we marked the batch sent: everything again.
     with unit_of_work(session_factory(migrated_engine)) as s:
         s.execute(update(OutboxMessage).values(sent_at=None))
-    assert relay.drain() == 13
+    assert relay.drain() == 14
     _ioc_matches_local(migrated_engine, ioc_engine)
     with ioc_engine.connect() as conn:
         assert conn.execute(select(ioc.ioc_cases.c.updated_at)).scalars().all() == stamp
-        assert conn.execute(select(func.count()).select_from(ioc.ioc_calls)).scalar() == 5
+        assert conn.execute(select(func.count()).select_from(ioc.ioc_calls)).scalar() == 6
+        assert (ioc.fetch(conn, "call", "c.0/c.0b") or (0, {}))[1]["channel"] == "Local/agent"
     assert len(refs) == 3
 
 
