@@ -7,6 +7,10 @@ AGI(agi:async). Calls already waiting when it starts are adopted (an apology, th
 call records go to HOTLINE_DATABASE_URL (SQLite under ./var by default). When Asterisk goes
 away the controller closes the open call records and reconnects with backoff.
 
+Calls and cases are relayed from the outbox into the IOC case database (HOTLINE_IOC_DATABASE_URL)
+on a thread of their own; with the IOC down they wait and arrive later (--no-sync: relay apart
+with `hotline sync run`).
+
 SIGTERM or Ctrl-C: every live caller hears a polite goodbye and is hung up, then it exits 0.
 
 Examples:
@@ -25,6 +29,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
@@ -45,6 +50,11 @@ log = logging.getLogger("hotline.run")
 
 
 def register(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-sync",
+        action="store_true",
+        help="do not relay the outbox into the IOC database here (run `hotline sync run` apart)",
+    )
     parser.add_argument(
         "--check",
         action="store_true",
@@ -73,7 +83,32 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         database = describe_url(path.engine.url)
         print(f"menu {path.flow.source}: {nodes} nodes OK; database {database} migrated")
         return 0
-    return asyncio.run(_serve(settings, path, args.stop_timeout))
+    relay = None if args.no_sync else _start_relay(settings, path)
+    try:
+        return asyncio.run(_serve(settings, path, args.stop_timeout))
+    finally:
+        if relay is not None:
+            relay[0].set()
+            relay[1].join(timeout=10)
+
+
+def _start_relay(settings: Settings, path: CallPath) -> tuple[threading.Event, threading.Thread]:
+    """Relay calls and cases into the IOC database on a thread of its own: the IOC being down
+    never slows a call (records wait in the outbox and arrive when it is back)."""
+    from cases.db import make_engine
+    from cases.sync import OutboxRelay
+
+    relay = OutboxRelay(path.engine, make_engine(settings.ioc_db_url))
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=relay.run_forever,
+        args=(stop, settings.sync_interval_s),
+        name="ioc-sync",
+        daemon=True,
+    )
+    thread.start()
+    log.info("syncing into the IOC database %s", describe_url(settings.ioc_db_url))
+    return stop, thread
 
 
 def _check_database(path: CallPath) -> None:
