@@ -125,6 +125,9 @@ class Turn:
             self._preroll.clear()
         elif was_speaking:
             self._utterance += pcm
+        return self._on_endpoint(event)
+
+    def _on_endpoint(self, event: EndpointEvent | None) -> TurnEvent | None:
         if event is None:
             return None
         if event is EndpointEvent.SPEECH_STARTED:
@@ -167,11 +170,10 @@ class Turn:
             if self._keys_idle_s >= self.config.no_input_s:
                 return self._end(EndReason.DIGIT_TIMEOUT)
             return None
-        if self.state is TurnState.LISTENING and self.endpointer.state is EndpointState.WAITING:
-            event = self.endpointer.feed(False, seconds)
-            if event is EndpointEvent.NO_INPUT:
-                return self._end(EndReason.NO_INPUT)
-        return None
+        # no frames is silence: a caller's line that stops sending audio has stopped talking
+        if self.endpointer.state is EndpointState.SPEAKING:
+            self.pause_s += seconds
+        return self._on_endpoint(self.endpointer.feed(False, seconds))
 
     # -- outputs -------------------------------------------------------------------------------
     @property
