@@ -25,10 +25,13 @@ from ivr.flows.model import (
     Action,
     ActionNode,
     ActionOutcome,
+    AskNode,
+    Capture,
     Choice,
     CollectNode,
     Flow,
     HangupNode,
+    HoursNode,
     MenuNode,
     Node,
     PlayNode,
@@ -39,6 +42,7 @@ from ivr.flows.model import (
     SlotRef,
     TransferNode,
 )
+from speech.intent.model import INTENTS
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
@@ -127,6 +131,30 @@ _FIELDS: dict[str, tuple[set[str], set[str]]] = {
         {"prompt", "slot", "next", "on_empty"},
         {"max_s", "silence_s", "min_ms", "beep", "escape"},
     ),
+    "ask": (
+        {"prompt", "fallback", "on_failure"},
+        {
+            "capture",
+            "intents",
+            "choices",
+            "slot",
+            "next",
+            "skip_if",
+            "readback",
+            "confirm",
+            "no_input",
+            "no_match",
+            "retries",
+            "speech_retries",
+            "min_digits",
+            "max_digits",
+            "terminator",
+            "timeout_ms",
+            "max_speech_s",
+            "hints",
+        },
+    ),
+    "hours": ({"open", "closed"}, set()),
     "action": ({"action", "outcomes"}, set()),
     "say": ({"readback", "next"}, set()),
     "transfer": ({"on_timeout"}, {"prompt", "queue", "timeout_s"}),
@@ -180,22 +208,33 @@ class _NodeReader:
         return value
 
 
-def _parse_choices(reader: _NodeReader) -> dict[str, Choice]:
-    raw = reader.raw.get("choices")
+def _parse_choices(
+    reader: _NodeReader, field_name: str = "choices", *, required: bool = True
+) -> dict[str, Choice]:
+    raw = reader.raw.get(field_name)
+    if raw is None and not required:
+        return {}
+    intents = field_name == "intents"
     if not isinstance(raw, dict) or not raw:
-        reader.problem("'choices' must map keys to node ids")
+        what = "intent names" if intents else "keys"
+        reader.problem(f"{field_name!r} must map {what} to node ids")
         return {}
     choices: dict[str, Choice] = {}
     for key, spec in raw.items():
         # YAML reads an unquoted 1 as an int: accept it, it is what the author meant.
         key_s = str(key) if isinstance(key, int) and not isinstance(key, bool) else key
-        if not isinstance(key_s, str) or len(key_s) != 1 or key_s not in KEYS:
+        if intents:
+            if key_s not in INTENTS:
+                reader.problem(f"unknown intent {key!r} in intents; one of {list(INTENTS)}")
+                continue
+        elif not isinstance(key_s, str) or len(key_s) != 1 or key_s not in KEYS:
             reader.problem(f"bad digit {key!r} in choices: a choice is one key of {KEYS}")
             continue
+        assert isinstance(key_s, str)
         if isinstance(spec, str):
             choices[key_s] = Choice(key=key_s, target=spec)
         elif isinstance(spec, dict) and isinstance(spec.get("to"), str):
-            extra = set(spec) - {"to", "set"}
+            extra = set(spec) - {"to", "set", "label"}
             if extra:
                 reader.problem(f"choice {key_s!r}: unknown field(s) {sorted(extra)}")
             sets = spec.get("set", {})
@@ -204,7 +243,16 @@ def _parse_choices(reader: _NodeReader) -> dict[str, Choice]:
             ):
                 reader.problem(f"choice {key_s!r}: 'set' must map slot names to strings")
                 sets = {}
-            choices[key_s] = Choice(key=key_s, target=spec["to"], sets=dict(sets))
+            label = spec.get("label", "")
+            if not isinstance(label, str):
+                reader.problem(f"choice {key_s!r}: 'label' must be text")
+                label = ""
+            choices[key_s] = Choice(
+                key=key_s,
+                target=spec["to"],
+                sets=dict(sets),
+                label=unicodedata.normalize("NFC", label),
+            )
         else:
             reader.problem(f"choice {key_s!r}: expected a node id or {{to: node, set: {{...}}}}")
     return choices
@@ -255,6 +303,10 @@ def _parse_node(node_id: str, raw: Any, problems: list[str]) -> Node | None:
             retries=r.integer("retries", 3, 1, 10),
             timeout_ms=r.opt_integer("timeout_ms", 500, 60_000),
         )
+    if kind == "ask":
+        return _parse_ask(node_id, raw, r)
+    if kind == "hours":
+        return HoursNode(id=node_id, open=r.text("open"), closed=r.text("closed"))
     if kind == "collect":
         terminator = r.keys("terminator", "#")
         if len(terminator) != 1:
@@ -325,6 +377,51 @@ def _parse_node(node_id: str, raw: Any, problems: list[str]) -> Node | None:
     return HangupNode(id=node_id, prompt=r.opt_text("prompt"))
 
 
+def _parse_ask(node_id: str, raw: Mapping[str, Any], r: _NodeReader) -> AskNode:
+    try:
+        capture = Capture(raw.get("capture", "choice"))
+    except ValueError:
+        r.problem(f"unknown capture {raw.get('capture')!r}; one of {[c.value for c in Capture]}")
+        capture = Capture.CHOICE
+    hints_raw = raw.get("hints", [])
+    if not isinstance(hints_raw, list) or not all(isinstance(h, str) for h in hints_raw):
+        r.problem("'hints' must be a list of words or phrases")
+        hints_raw = []
+    terminator = r.keys("terminator", "#")
+    node = AskNode(
+        id=node_id,
+        prompt=r.text("prompt"),
+        fallback=r.text("fallback"),
+        on_failure=r.text("on_failure"),
+        capture=capture,
+        intents=_parse_choices(r, "intents", required=capture is Capture.CHOICE),
+        choices=_parse_choices(r, "choices", required=False),
+        slot=r.opt_text("slot"),
+        next=r.opt_text("next"),
+        skip_if=r.opt_text("skip_if"),
+        readback=r.opt_text("readback"),
+        confirm=r.text("confirm", "confirm"),
+        no_input=r.opt_text("no_input"),
+        no_match=r.opt_text("no_match"),
+        retries=r.integer("retries", 3, 1, 10),
+        speech_retries=r.integer("speech_retries", 2, 1, 10),
+        min_digits=r.integer("min_digits", 1, 1, 40),
+        max_digits=r.integer("max_digits", 20, 1, 40),
+        terminator=terminator[:1] or "#",
+        timeout_ms=r.opt_integer("timeout_ms", 500, 60_000),
+        max_speech_s=r.opt_integer("max_speech_s", 1, 600),
+        hints=tuple(unicodedata.normalize("NFC", h) for h in hints_raw),
+    )
+    if capture is not Capture.CHOICE:
+        if node.slot is None or node.next is None:
+            r.problem(f"a {capture.value} capture needs 'slot' and 'next'")
+    elif node.slot is not None or node.next is not None:
+        r.problem("a choice ask goes where its intents/choices say: no 'slot'/'next'")
+    if capture in (Capture.DIGITS, Capture.PLACE, Capture.TEXT) and node.intents:
+        r.problem(f"a {capture.value} capture takes no 'intents'")
+    return node
+
+
 def _parse_line(rb_id: str, index: int, raw: Any, problems: list[str]) -> ReadbackLine | None:
     where = f"readback {rb_id!r} line {index}"
     when: str | None = None
@@ -376,6 +473,13 @@ def _targets(node: Node) -> list[tuple[str, str]]:
             return [("next", node.next), ("on_empty", node.on_empty)]
         case ActionNode():
             return [(f"outcome {o.value!r}", t) for o, t in node.outcomes.items()]
+        case AskNode():
+            edges = [(f"intent {c.key!r}", c.target) for c in node.intents.values()]
+            edges += [(f"choice {c.key!r}", c.target) for c in node.choices.values()]
+            edges += [("fallback", node.fallback), ("on_failure", node.on_failure)]
+            return edges + ([("next", node.next)] if node.next else [])
+        case HoursNode():
+            return [("open", node.open), ("closed", node.closed)]
         case TransferNode():
             return [("on_timeout", node.on_timeout)]
         case HangupNode():
@@ -394,16 +498,25 @@ def _prompts_of(node: Node) -> list[tuple[str, str | None]]:
             ]
         case CollectNode():
             return [("prompt", node.prompt), ("no_input", node.no_input)]
+        case AskNode():
+            return [
+                ("prompt", node.prompt),
+                ("no_input", node.no_input),
+                ("no_match", node.no_match),
+            ]
         case RecordNode():
             return [("prompt", node.prompt)]
         case TransferNode() | HangupNode():
             return [("prompt", node.prompt)]
-        case ActionNode() | SayNode():
+        case ActionNode() | SayNode() | HoursNode():
             return []
 
 
 #: Prompts the session machine plays by itself (not named by any node).
 BUILTIN_PROMPTS = ("reconnect_apology", "shutdown_goodbye")
+#: Slots the session machine fills by itself: the confirmation's candidate, the recording of a
+#: spoken description, the office hours read to callers.
+BUILTIN_SLOTS = ("candidate", "recording", "office_hours")
 
 
 def parse_flow(data: Any, prompts: Mapping[str, str], *, source: Path) -> Flow:
@@ -411,7 +524,7 @@ def parse_flow(data: Any, prompts: Mapping[str, str], *, source: Path) -> Flow:
     problems: list[str] = []
     if not isinstance(data, dict):
         raise FlowError(str(source), ["expected a mapping with 'start' and 'nodes'"])
-    unknown = set(data) - {"start", "main", "failure_transfer", "nodes", "readbacks"}
+    unknown = set(data) - {"start", "main", "failure_transfer", "nodes", "readbacks", "labels"}
     if unknown:
         problems.append(f"unknown top-level key(s) {sorted(unknown)}")
     raw_nodes = data.get("nodes")
@@ -439,6 +552,19 @@ def parse_flow(data: Any, prompts: Mapping[str, str], *, source: Path) -> Flow:
         lines = [_parse_line(rb_id, i, raw, problems) for i, raw in enumerate(lines_raw, 1)]
         readbacks[rb_id] = Readback(id=rb_id, lines=tuple(ln for ln in lines if ln is not None))
 
+    labels: dict[str, dict[str, str]] = {}
+    raw_labels = data.get("labels", {}) or {}
+    if not isinstance(raw_labels, dict) or not all(
+        isinstance(v, dict) and all(isinstance(x, str) for x in v.values())
+        for v in raw_labels.values()
+    ):
+        problems.append("'labels' must map slot names to {value: Vietnamese text}")
+    else:
+        labels = {
+            str(k): {str(a): unicodedata.normalize("NFC", b) for a, b in v.items()}
+            for k, v in raw_labels.items()
+        }
+
     start = data.get("start")
     main = data.get("main", start)
     failure_transfer = data.get("failure_transfer")
@@ -449,7 +575,7 @@ def parse_flow(data: Any, prompts: Mapping[str, str], *, source: Path) -> Flow:
             problems.append(f"{key!r} names unknown node {value!r}")
 
     # Graph: targets exist, prompts exist, slots are filled before they are read.
-    filled: set[str] = set()
+    filled: set[str] = set(BUILTIN_SLOTS)
     for node in nodes.values():
         match node:
             case CollectNode() | RecordNode():
@@ -457,6 +583,13 @@ def parse_flow(data: Any, prompts: Mapping[str, str], *, source: Path) -> Flow:
             case MenuNode():
                 for choice in node.choices.values():
                     filled.update(choice.sets)
+            case AskNode():
+                if node.slot:
+                    filled.add(node.slot)
+                for choice in (*node.choices.values(), *node.intents.values()):
+                    filled.update(choice.sets)
+                if "complaint" in node.intents:
+                    filled.add("category")  # taken from the first utterance when said
             case ActionNode():
                 filled.update(ACTIONS[node.action].outputs)
             case _:
@@ -470,6 +603,22 @@ def parse_flow(data: Any, prompts: Mapping[str, str], *, source: Path) -> Flow:
                 problems.append(f"node {node.id!r}: {what} names unknown prompt {prompt!r}")
         if isinstance(node, SayNode) and node.readback and node.readback not in readbacks:
             problems.append(f"node {node.id!r}: unknown readback {node.readback!r}")
+        if isinstance(node, AskNode):
+            for what, rb_name in (("readback", node.readback), ("confirm", node.confirm)):
+                if rb_name is not None and rb_name not in readbacks:
+                    problems.append(f"node {node.id!r}: {what} names unknown readback {rb_name!r}")
+            # Without voice an ask node is its fallback: the chain must end at a keypad node.
+            seen_chain = [node.id]
+            hop: Node | None = node
+            while isinstance(hop, AskNode) and hop.fallback in nodes:
+                if hop.fallback in seen_chain:
+                    chain = " -> ".join([*seen_chain, hop.fallback])
+                    problems.append(
+                        f"node {node.id!r}: fallbacks loop without a keypad node: {chain}"
+                    )
+                    break
+                seen_chain.append(hop.fallback)
+                hop = nodes.get(hop.fallback)
         if isinstance(node, ActionNode):
             for slot in ACTIONS[node.action].inputs:
                 if slot not in filled:
@@ -486,6 +635,12 @@ def parse_flow(data: Any, prompts: Mapping[str, str], *, source: Path) -> Flow:
                 if slot not in filled:
                     problems.append(
                         f"readback {rb.id!r} line {index}: slot {slot!r} is filled by no node"
+                    )
+            for part in line.parts:
+                if isinstance(part, SlotRef) and part.fmt == "label" and part.slot not in labels:
+                    problems.append(
+                        f"readback {rb.id!r} line {index}: {{{part.slot}:label}} has no "
+                        f"'labels.{part.slot}' table"
                     )
     for pid in BUILTIN_PROMPTS:
         if pid not in prompts:
@@ -515,4 +670,5 @@ def parse_flow(data: Any, prompts: Mapping[str, str], *, source: Path) -> Flow:
         prompts=dict(prompts),
         main=main,
         failure_transfer=failure_transfer if isinstance(failure_transfer, str) else None,
+        labels=labels,
     )

@@ -14,10 +14,15 @@ call moves on:
 - ``transfer``: hand the caller to the agents' queue; ``on_timeout`` when nobody answers;
 - ``hangup``: a last prompt, then hang up.
 
-Strategy for what comes next (speech): a later ``ask`` node kind takes the caller's answer by
-speech *or* keys — it will carry ``choices`` (keys, exactly as a ``menu``) plus ``intents``
-(intent name -> Choice). Keys and intents then resolve to the same `Choice`, so the session
-machine only gains one listening state and one "recognised" event.
+- ``ask``: a prompt and a listening turn through the voice port: the caller speaks *or* presses
+  keys. What is taken from the turn is the node's ``capture``: a ``choice`` (``intents`` — intent
+  name -> Choice — and ``choices`` — key -> Choice — resolve to the same `Choice`), a complaint
+  ``category``, a ``digits`` code, a ``place`` (always confirmed) or free ``text`` (the recorded
+  description). A low-confidence answer gets a yes/no confirmation turn, a no-match a re-ask, and
+  after ``speech_retries`` no-matches the caller goes to the node's keypad ``fallback`` (a plain
+  ``menu``/``collect``/``record``/``play`` node). Without a voice port the ``ask`` node *is* its
+  fallback (entered silently), so the keypad hotline runs on the same file;
+- ``hours``: office hours (a schedule with holidays, decided per call) pick ``open`` or ``closed``.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ class Action(StrEnum):
     LOOKUP_DOSSIER = "lookup_dossier"
     CREATE_CASE = "create_case"
     LOOKUP_CASE = "lookup_case"
+    REQUEST_CALLBACK = "request_callback"
 
 
 class ActionOutcome(StrEnum):
@@ -99,16 +105,36 @@ ACTIONS: Mapping[Action, ActionSpec] = {
             "case_resolution",
         ),
     ),
+    Action.REQUEST_CALLBACK: ActionSpec(
+        inputs=(),
+        outcomes=(ActionOutcome.CREATED, ActionOutcome.ERROR),
+        outputs=("case_reference",),
+    ),
 }
+
+#: Slots a CREATE_CASE reads when they are filled (a voice complaint), absent on the keypad.
+CASE_OPTIONAL_INPUTS = ("place", "description")
 
 
 @dataclass(frozen=True, slots=True)
 class Choice:
-    """Where a key leads, and the slots it sets on the way (e.g. a complaint category)."""
+    """Where a key (or a spoken intent) leads, and the slots it sets on the way (e.g. a complaint
+    category). `label` is what a confirmation turn reads ("tra cứu hồ sơ")."""
 
     key: str
     target: str
     sets: Mapping[str, str] = field(default_factory=dict)
+    label: str = ""
+
+
+class Capture(StrEnum):
+    """What an `ask` node takes from the caller's turn."""
+
+    CHOICE = "choice"  # an intent or a key -> a Choice
+    CATEGORY = "category"  # a complaint category (speech) or a key -> Choice setting it
+    DIGITS = "digits"  # a code, keyed (ended by the terminator) or spoken
+    PLACE = "place"  # a ward/commune of the province, spoken, always confirmed
+    TEXT = "text"  # free speech, recorded and transcribed (a complaint's description)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +187,47 @@ class RecordNode:
 
 
 @dataclass(frozen=True, slots=True)
+class AskNode:
+    id: str
+    prompt: str
+    fallback: str  # the keypad node: after `speech_retries` no-matches, and without voice
+    on_failure: str  # after `retries` no-inputs
+    capture: Capture = Capture.CHOICE
+    intents: Mapping[str, Choice] = field(default_factory=dict)
+    choices: Mapping[str, Choice] = field(default_factory=dict)
+    slot: str | None = None  # category/digits/place/text captures fill it
+    next: str | None = None  # ... and go on here
+    skip_if: str | None = None  # a slot: when already filled, go straight to `next`
+    readback: str | None = None  # said before the prompt (a summary to confirm)
+    confirm: str = "confirm"  # read-back of the yes/no confirmation turn ({candidate})
+    no_input: str | None = None
+    no_match: str | None = None
+    retries: int = 3
+    speech_retries: int = 2
+    min_digits: int = 1
+    max_digits: int = 20
+    terminator: str = "#"
+    timeout_ms: int | None = None  # no-input timeout; None: settings.digit_timeout_ms
+    max_speech_s: int | None = None  # None: 15 s, or settings.record_max_s for text
+    hints: tuple[str, ...] = ()
+
+    def expect(self) -> tuple[str, ...]:
+        """The intents the router may answer with at this node."""
+        if self.capture is Capture.CHOICE:
+            return tuple(self.intents)
+        if self.capture is Capture.CATEGORY:
+            return ("complaint",)
+        return ()
+
+
+@dataclass(frozen=True, slots=True)
+class HoursNode:
+    id: str
+    open: str
+    closed: str
+
+
+@dataclass(frozen=True, slots=True)
 class ActionNode:
     id: str
     action: Action
@@ -192,6 +259,8 @@ class HangupNode:
 Node = (
     PlayNode
     | MenuNode
+    | AskNode
+    | HoursNode
     | CollectNode
     | RecordNode
     | ActionNode
@@ -204,13 +273,14 @@ Node = (
 @dataclass(frozen=True, slots=True)
 class SlotRef:
     """A placeholder of a read-back: ``{slot}`` (text), ``{slot:digits}``, ``{slot:date}``,
-    ``{slot:number}``."""
+    ``{slot:number}``, ``{slot:label}`` (the flow's `labels[slot][value]`, e.g. a category's
+    Vietnamese name)."""
 
     slot: str
     fmt: str = "text"
 
 
-FORMATS = ("text", "digits", "date", "number")
+FORMATS = ("text", "digits", "date", "number", "label")
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +310,7 @@ class Flow:
     prompts: Mapping[str, str]
     main: str  # the node that "back to the menu" returns to (after an apology, on resume)
     failure_transfer: str | None = None
+    labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def node(self, node_id: str) -> Node:
         return self.nodes[node_id]

@@ -7,7 +7,7 @@ events; tests drive whole calls with no event loop.
 from __future__ import annotations
 
 from ivr.session.errors import IllegalEventError, SessionError
-from ivr.session.machine import CallSession, SessionConfig, State
+from ivr.session.machine import CallSession, IntentRoute, SessionConfig, State
 from ivr.session.messages import (
     AWAITING,
     AgentConnected,
@@ -23,6 +23,7 @@ from ivr.session.messages import (
     DigitTimeout,
     Event,
     Hangup,
+    Listen,
     LookupCase,
     LookupDossier,
     Mark,
@@ -32,6 +33,7 @@ from ivr.session.messages import (
     Record,
     RecordingFinished,
     Request,
+    RequestCallback,
     Say,
     Segment,
     ServiceReplied,
@@ -39,6 +41,7 @@ from ivr.session.messages import (
     Text,
     Transfer,
     TransferEnded,
+    TurnHeard,
     WaitDigit,
 )
 
@@ -59,6 +62,8 @@ __all__ = [
     "Event",
     "Hangup",
     "IllegalEventError",
+    "IntentRoute",
+    "Listen",
     "LookupCase",
     "LookupDossier",
     "Mark",
@@ -68,6 +73,7 @@ __all__ = [
     "Record",
     "RecordingFinished",
     "Request",
+    "RequestCallback",
     "Say",
     "Segment",
     "ServiceReplied",
@@ -78,5 +84,6 @@ __all__ = [
     "Text",
     "Transfer",
     "TransferEnded",
+    "TurnHeard",
     "WaitDigit",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
 from ivr.session.messages import (
     AgentConnected,
     CallAnswered,
@@ -16,6 +18,7 @@ from ivr.session.messages import (
     DigitTimeout,
     Event,
     Hangup,
+    Listen,
     LookupCase,
     LookupDossier,
     Mark,
@@ -24,6 +27,7 @@ from ivr.session.messages import (
     PlaybackFinished,
     Record,
     RecordingFinished,
+    RequestCallback,
     Say,
     Segment,
     ServiceReplied,
@@ -31,6 +35,7 @@ from ivr.session.messages import (
     Text,
     Transfer,
     TransferEnded,
+    TurnHeard,
     WaitDigit,
 )
 
@@ -59,6 +64,17 @@ def describe_command(cmd: Command) -> str:
             return "say " + " ".join(describe_segment(s) for s in cmd.segments) + _keys(cmd.keys)
         case WaitDigit():
             return f"wait for a digit {cmd.timeout_ms} ms"
+        case Listen():
+            audio = ", ".join(describe_command(a) for a in cmd.audio)
+            extra = []
+            if cmd.expect:
+                extra.append("expect " + "/".join(cmd.expect))
+            if cmd.max_digits:
+                extra.append(f"keys up to {cmd.max_digits}")
+            if cmd.keep_audio:
+                extra.append(f"keep audio, max {cmd.max_speech_s:g} s")
+            tail = f" ({'; '.join(extra)})" if extra else ""
+            return f"listen [{audio}]{tail}"
         case Record():
             beep = " beep" if cmd.beep else ""
             return (
@@ -70,7 +86,14 @@ def describe_command(cmd: Command) -> str:
         case LookupCase():
             return f"lookup case {cmd.reference}"
         case CreateCase():
-            return f"create case category={cmd.category} recording={cmd.recording}"
+            text = f"create case category={cmd.category} recording={cmd.recording}"
+            if cmd.place:
+                text += f" place={cmd.place}"
+            if cmd.description:
+                text += f' description="{cmd.description}"'
+            return text
+        case RequestCallback():
+            return "request a call-back"
         case Transfer():
             return f"transfer to queue {cmd.queue}, timeout {cmd.timeout_s} s"
         case Hangup():
@@ -97,6 +120,17 @@ def describe_event(event: Event) -> str:
             return f"digit {event.digit}"
         case DigitTimeout():
             return f"no digit after {event.elapsed_ms} ms"
+        case TurnHeard():
+            if event.no_input:
+                return "heard nothing"
+            parts = []
+            if event.transcript:
+                parts.append(f'"{event.transcript}" ({event.confidence:.2f})')
+            if event.digits:
+                parts.append(f"keys {event.digits}")
+            if event.recording:
+                parts.append(f"audio {PurePath(event.recording).name}")
+            return "heard " + ", ".join(parts or ["nothing"])
         case RecordingFinished():
             return f"recording {event.name} finished, {event.duration_ms} ms"
         case ServiceReplied():

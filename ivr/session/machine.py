@@ -12,6 +12,15 @@ handed out one item at a time, so a key that interrupts a prompt drops the rest 
 Silence is counted from the elapsed time the runner reports (`DigitTimeout.elapsed_ms`), never
 from a clock; a node's failures (no input, no match) are counted per visit.
 
+Voice (`ask` nodes): a node's audio and its listening turn go out as ONE `Listen` command (the
+voice port plays with barge-in, then hears speech or keys) and come back as `TurnHeard`. The
+machine itself interprets the turn — the transcript through the pure intent router it is given
+(`IntentRoute`, i.e. `speech.intent.IntentRouter`), keys through the node's `choices` — and
+decides: accept, confirm (a yes/no turn reading the candidate back), re-ask, and after
+`speech_retries` no-matches the node's keypad `fallback`. No input is counted like a keypad
+menu's (`retries`, then `on_failure`). Every turn is written to the call record as a SPEECH step.
+Without voice (`SessionConfig.voice` false) an `ask` node is silently its fallback.
+
 No asyncio, sockets, files or clocks here: a whole call runs in a unit test by feeding events.
 """
 
@@ -19,20 +28,25 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from pathlib import PurePath
+from typing import Any, Protocol
 
 from ivr.flows.model import (
     KEYS,
     Action,
     ActionNode,
     ActionOutcome,
+    AskNode,
+    Capture,
+    Choice,
     CollectNode,
     Flow,
     HangupNode,
+    HoursNode,
     MenuNode,
     PlayNode,
     RecordNode,
@@ -57,6 +71,7 @@ from ivr.session.messages import (
     DigitTimeout,
     Event,
     Hangup,
+    Listen,
     LookupCase,
     LookupDossier,
     Mark,
@@ -65,6 +80,7 @@ from ivr.session.messages import (
     PlaybackFinished,
     Record,
     RecordingFinished,
+    RequestCallback,
     Say,
     Segment,
     ServiceReplied,
@@ -72,8 +88,10 @@ from ivr.session.messages import (
     Text,
     Transfer,
     TransferEnded,
+    TurnHeard,
     WaitDigit,
 )
+from speech.intent.model import Decision, IntentResult, Thresholds
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +102,7 @@ class State(StrEnum):
     IDLE = "idle"  # created, call not yet handed over
     PLAYING = "playing"  # a prompt or read-back is playing
     WAITING_DIGIT = "waiting_digit"  # listening for a key
+    LISTENING = "listening"  # a voice turn: prompts with barge-in, then speech or keys
     RECORDING = "recording"
     REQUESTING = "requesting"  # waiting for a service (dossier, case)
     TRANSFERRING = "transferring"  # in the agents' queue / with an agent
@@ -98,6 +117,26 @@ class SessionConfig:
     record_max_s: int = 120
     agent_queue: str = "hotline-agents"
     transfer_after_failures: bool = False
+    voice: bool = False  # a Listener is wired: `ask` nodes listen (else their keypad fallback)
+    office_open: bool = True  # decided per call from the office-hours schedule
+    office_hours: str = ""  # the schedule as said to callers (slot `office_hours`)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    asr_confirm_below: float = 0.35  # a sure intent heard this unsurely is confirmed anyway
+    speech_max_s: float = 15.0  # longest answer of a non-text turn
+
+
+class IntentRoute(Protocol):
+    """The pure intent router (`speech.intent.IntentRouter` fits)."""
+
+    def route(self, text: str, *, expect: Collection[str] | None = None) -> IntentResult: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """An answer heard unsurely, waiting for the caller's yes/no."""
+
+    choice: Choice
+    how: str  # what was heard: intent name, category, place...
 
 
 class _Then(StrEnum):
@@ -117,10 +156,19 @@ Audio = Play | Say
 class CallSession:
     """One call walking through a `Flow`. Feed events with `step()`; execute what it returns."""
 
-    def __init__(self, flow: Flow, call_id: str, config: SessionConfig | None = None) -> None:
+    def __init__(
+        self,
+        flow: Flow,
+        call_id: str,
+        config: SessionConfig | None = None,
+        router: IntentRoute | None = None,
+    ) -> None:
         self.flow = flow
         self.call_id = call_id
         self.config = config or SessionConfig()
+        self.router = router
+        if self.config.voice and router is None:
+            raise SessionError(f"call {call_id}: voice is on but no intent router was given")
         self.state = State.IDLE
         self.node_id = ""
         self.slots: dict[str, SlotValue] = {}
@@ -139,6 +187,10 @@ class CallSession:
         self._failure_transferred = False
         self._hangup_outcome = Outcome.COMPLETED
         self._hangup_reason = ""
+        self._nomatch = 0
+        self._pending: _Pending | None = None
+        if self.config.office_hours:
+            self.slots["office_hours"] = self.config.office_hours
 
     # --- public -----------------------------------------------------------------------------
 
@@ -178,13 +230,31 @@ class CallSession:
         """Enter a node; `key` is a key typed ahead during the previous prompt, `preface` audio
         played before the node's own (an apology)."""
         node = self.flow.nodes[node_id]
+        if isinstance(node, AskNode) and not self.config.voice:
+            return self._enter(node.fallback, key, preface)  # the keypad hotline: silently
         self.node_id = node_id
         self._audio.clear()
         self._failures = 0
+        self._nomatch = 0
+        self._pending = None
         self._silence_ms = 0
         self._buffer = ""
         out: list[Command] = [Mark(StepKind.NODE, node=node_id)]
         match node:
+            case HoursNode():
+                is_open = self.config.office_open
+                target = node.open if is_open else node.closed
+                note = Mark(StepKind.NOTE, node=node_id, detail={"office": _open_word(is_open)})
+                return [*out, note, *self._enter(target, key, preface)]
+            case AskNode():
+                filled = node.skip_if is not None and self.slots.get(node.skip_if) not in (None, "")
+                if filled and node.next:
+                    value = str(self.slots.get(node.skip_if or ""))
+                    note = Mark(StepKind.NOTE, node=node_id, detail={"already": value})
+                    return [*out, note, *self._enter(node.next, key, preface)]
+                if key is not None:
+                    return out + self._ask_keys(node, key)
+                return out + self._listen(node, [*preface, *self._ask_audio(node)])
             case PlayNode():
                 keys = KEYS if node.interruptible else ""
                 self._queue([Play(p, keys) for p in node.prompts], _Then.GOTO, node.next)
@@ -300,21 +370,213 @@ class CallSession:
         self._failures += 1
         self._silence_ms = 0
         if self._failures > node.retries:
-            target = node.on_failure
-            # Transfer after failures once per call: a caller who stays silent after a busy
-            # queue would otherwise loop menu -> queue -> menu for ever.
-            if (
-                self.config.transfer_after_failures
-                and self.flow.failure_transfer
-                and not self._failure_transferred
-            ):
-                target = self.flow.failure_transfer
-                self._failure_transferred = True
+            target = self._failure_target(node.on_failure)
             detail = {"failures": str(self._failures), "to": target}
             return [Mark(StepKind.NOTE, node=node.id, detail=detail), *self._enter(target)]
         audio: list[Audio] = [Play(apology, KEYS)] if apology else []
         self._queue([*audio, Play(node.prompt, KEYS)], _Then.WAIT_KEY)
         return self._continue()
+
+    # --- voice turns (ask nodes) --------------------------------------------------------------
+
+    def _ask_audio(self, node: AskNode, apology: str | None = None) -> list[Audio]:
+        audio: list[Audio] = []
+        if apology:
+            audio.append(Play(apology))
+        elif node.readback:
+            segments = self._render(node.readback)
+            if segments:
+                audio.append(Say(segments))
+        audio.append(Play(node.prompt))
+        return audio
+
+    def _listen(
+        self, node: AskNode, audio: list[Audio], *, confirming: bool = False
+    ) -> list[Command]:
+        self._set_state(State.LISTENING)
+        timeout = node.timeout_ms or self.config.digit_timeout_ms
+        if confirming:
+            return [
+                Listen(
+                    tuple(audio),
+                    timeout,
+                    self.config.speech_max_s,
+                    max_digits=1,
+                    expect=("yes", "no"),
+                )
+            ]
+        text = node.capture is Capture.TEXT
+        max_speech = node.max_speech_s or (
+            self.config.record_max_s if text else self.config.speech_max_s
+        )
+        keys = 1 if node.choices else 0
+        max_digits = node.max_digits if node.capture is Capture.DIGITS else keys
+        return [
+            Listen(
+                audio=tuple(audio),
+                no_input_ms=timeout,
+                max_speech_s=float(max_speech),
+                hints=node.hints,
+                keep_audio=text,
+                max_digits=max_digits,
+                terminator=node.terminator,
+                expect=node.expect(),
+            )
+        ]
+
+    def _turn_mark(
+        self, node: AskNode, heard: TurnHeard, decision: str, result: IntentResult | None = None
+    ) -> Mark:
+        detail = {
+            "transcript": heard.transcript,
+            "asr_confidence": f"{heard.confidence:.2f}",
+            "decision": decision,
+            "speech_s": f"{heard.speech_s:.2f}",
+            "latency_s": f"{heard.latency_s:.2f}",
+        }
+        if heard.barged_in:
+            detail["barged_in"] = "yes"
+        if heard.recording:
+            detail["recording"] = PurePath(heard.recording).name
+        if result is not None:
+            detail["intent"] = result.intent or ""
+            detail["intent_confidence"] = f"{result.confidence:.2f}"
+            for name, value in result.slots.as_dict().items():
+                if value:
+                    detail[name] = value
+        return Mark(StepKind.SPEECH, node=node.id, digits=heard.digits, detail=detail)
+
+    def _ask_keys(self, node: AskNode, digits: str) -> list[Command]:
+        if node.capture is Capture.DIGITS:
+            code = "".join(ch for ch in digits if ch in DIGITS)
+            if node.min_digits <= len(code) <= node.max_digits:
+                self.slots[node.slot or ""] = code
+                mark = Mark(StepKind.DIGITS, node=node.id, digits=code)
+                return [mark, *self._enter(node.next or "")]
+            return [Mark(StepKind.NO_MATCH, node=node.id, digits=digits), *self._reask(node)]
+        choice = node.choices.get(digits[:1])
+        if choice is None:
+            return [Mark(StepKind.NO_MATCH, node=node.id, digits=digits), *self._reask(node)]
+        self.slots.update(choice.sets)
+        mark = Mark(StepKind.DIGITS, node=node.id, digits=choice.key, detail=dict(choice.sets))
+        return [mark, *self._enter(choice.target)]
+
+    def _on_heard(self, event: TurnHeard) -> list[Command]:
+        node = self.flow.nodes[self.node_id]
+        if not isinstance(node, AskNode):
+            raise IllegalEventError(self.call_id, self.state.value, event, self.node_id)
+        if self._pending is not None:
+            return self._on_confirmation(node, event)
+        if event.digits:
+            return [self._turn_mark(node, event, "keys"), *self._ask_keys(node, event.digits)]
+        text = event.transcript.strip()
+        spoke = event.recording != "" and event.speech_s >= 1.0
+        if event.no_input or not (text or (node.capture is Capture.TEXT and spoke)):
+            return [self._turn_mark(node, event, "no_input"), *self._no_input(node)]
+        if node.capture is Capture.TEXT:
+            self.slots[node.slot or "description"] = text
+            self.slots["recording"] = event.recording
+            mark = self._turn_mark(node, event, Decision.ACCEPT.value)
+            return [mark, *self._enter(node.next or "")]
+        assert self.router is not None  # checked at construction when voice is on
+        result = self.router.route(text, expect=node.expect())
+        decision = result.decision(self.config.thresholds)
+        choice: Choice | None = None
+        label = ""
+        match node.capture:
+            case Capture.CHOICE:
+                choice = node.intents.get(result.intent or "")
+                if choice is not None:
+                    label = choice.label or (result.intent or "")
+                    if result.intent == "complaint" and result.slots.category:
+                        # "tôi muốn phản ánh về rác thải": the category question is skipped
+                        sets = {**choice.sets, "category": result.slots.category}
+                        choice = Choice(choice.key, choice.target, sets, choice.label)
+            case Capture.CATEGORY:
+                category = result.slots.category
+                if category is not None:
+                    choice = Choice(category, node.next or "", {node.slot or "category": category})
+                    label = self.flow.labels.get(node.slot or "category", {}).get(
+                        category, category
+                    )
+            case Capture.PLACE:
+                place = result.slots.place
+                if place is not None:
+                    choice = Choice(place, node.next or "", {node.slot or "place": place})
+                    label = place
+                    decision = Decision.CONFIRM  # a place is always read back
+            case Capture.DIGITS:
+                code = result.slots.digits or ""
+                if node.min_digits <= len(code) <= node.max_digits:
+                    choice = Choice(code, node.next or "", {node.slot or "code": code})
+                    decision = Decision.ACCEPT  # the lookup tells invalid and unknown apart
+            case Capture.TEXT:  # pragma: no cover - handled above
+                pass
+        if choice is None:
+            decision = Decision.REASK
+        elif decision is Decision.ACCEPT and event.confidence < self.config.asr_confirm_below:
+            decision = Decision.CONFIRM
+        mark = self._turn_mark(node, event, decision.value, result)
+        if decision is Decision.REASK or choice is None:
+            return [mark, Mark(StepKind.NO_MATCH, node=node.id), *self._reask(node)]
+        if decision is Decision.CONFIRM:
+            self._pending = _Pending(choice, label)
+            self.slots["candidate"] = label
+            segments = self._render(node.confirm)
+            return [mark, *self._listen(node, [Say(segments)], confirming=True)]
+        self.slots.update(choice.sets)
+        return [mark, *self._enter(choice.target)]
+
+    def _on_confirmation(self, node: AskNode, event: TurnHeard) -> list[Command]:
+        pending, self._pending = self._pending, None
+        assert pending is not None
+        yes: bool | None = None
+        result: IntentResult | None = None
+        if event.digits:
+            yes = {"1": True, "2": False}.get(event.digits[:1])
+        elif event.transcript.strip() and not event.no_input:
+            assert self.router is not None
+            result = self.router.route(event.transcript, expect=("yes", "no"))
+            if result.decision(self.config.thresholds) is not Decision.REASK:
+                yes = {"yes": True, "no": False}.get(result.intent or "")
+        word = {True: "confirmed", False: "denied", None: "unclear"}[yes]
+        mark = self._turn_mark(node, event, word, result)
+        if yes:
+            self.slots.update(pending.choice.sets)
+            return [mark, *self._enter(pending.choice.target)]
+        return [mark, Mark(StepKind.NO_MATCH, node=node.id), *self._reask(node)]
+
+    def _reask(self, node: AskNode) -> list[Command]:
+        """A no-match: ask again, or after `speech_retries` go to the keypad fallback."""
+        self._nomatch += 1
+        if self._nomatch >= node.speech_retries:
+            detail = {"keypad_fallback": node.fallback, "no_matches": str(self._nomatch)}
+            return [Mark(StepKind.NOTE, node=node.id, detail=detail), *self._enter(node.fallback)]
+        return self._listen(node, self._ask_audio(node, node.no_match))
+
+    def _no_input(self, node: AskNode) -> list[Command]:
+        """No input is counted like a keypad menu's: `retries` re-prompts, then on_failure."""
+        self._failures += 1
+        if self._failures > node.retries:
+            target = self._failure_target(node.on_failure)
+            detail = {"failures": str(self._failures), "to": target}
+            return [Mark(StepKind.NOTE, node=node.id, detail=detail), *self._enter(target)]
+        return [
+            Mark(StepKind.NO_INPUT, node=node.id),
+            *self._listen(node, self._ask_audio(node, node.no_input)),
+        ]
+
+    def _failure_target(self, on_failure: str) -> str:
+        # Transfer after failures once per call: a caller who stays silent after a busy
+        # queue would otherwise loop menu -> queue -> menu for ever.
+        if (
+            self.config.transfer_after_failures
+            and self.flow.failure_transfer
+            and not self._failure_transferred
+        ):
+            self._failure_transferred = True
+            return self.flow.failure_transfer
+        return on_failure
 
     # --- services ---------------------------------------------------------------------------
 
@@ -330,7 +592,11 @@ class CallSession:
                     command = CreateCase(
                         category=str(self.slots["category"]),
                         recording=str(self.slots["recording"]),
+                        place=str(self.slots.get("place", "")),
+                        description=str(self.slots.get("description", "")),
                     )
+                case Action.REQUEST_CALLBACK:
+                    command = RequestCallback()
         except KeyError as exc:
             raise SessionError(
                 f"call {self.call_id}: action {node.action} at node {node.id!r} needs slot "
@@ -350,7 +616,11 @@ class CallSession:
             if out:
                 out.append(Text(" "))
             for part in line.parts:
-                out.append(Text(part) if isinstance(part, str) else _segment(part, self.slots))
+                out.append(
+                    Text(part)
+                    if isinstance(part, str)
+                    else _segment(part, self.slots, self.flow.labels)
+                )
         return tuple(_merge_text(out))
 
     # --- handlers (the transition table's cells) ---------------------------------------------
@@ -473,8 +743,16 @@ def _safe(call_id: str) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in call_id)
 
 
-def _segment(ref: SlotRef, slots: Mapping[str, SlotValue]) -> Segment:
+def _open_word(is_open: bool) -> str:
+    return "open" if is_open else "closed"
+
+
+def _segment(
+    ref: SlotRef, slots: Mapping[str, SlotValue], labels: Mapping[str, Mapping[str, str]]
+) -> Segment:
     value = slots[ref.slot]
+    if ref.fmt == "label":
+        return Text(labels.get(ref.slot, {}).get(str(value), str(value)))
     if ref.fmt == "digits":
         return Digits(str(value))
     if ref.fmt == "number" and isinstance(value, int) and not isinstance(value, bool):
@@ -523,6 +801,7 @@ _TRANSITIONS: dict[State, dict[type, _Handler]] = {
         DigitTimeout: CallSession._on_digit_timeout,
         **_ALWAYS,
     },
+    State.LISTENING: {TurnHeard: CallSession._on_heard, **_ALWAYS},
     State.RECORDING: {RecordingFinished: CallSession._on_recording_finished, **_ALWAYS},
     State.REQUESTING: {ServiceReplied: CallSession._on_service_replied, **_ALWAYS},
     State.TRANSFERRING: {

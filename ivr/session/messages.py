@@ -98,8 +98,32 @@ class LookupCase:
 @dataclass(frozen=True, slots=True)
 class CreateCase:
     category: str
-    recording: str  # recording name (file recordings/<name>.wav)
+    recording: str  # recording name (file recordings/<name>.wav) or the host path of one
     channel_note: str = ""
+    place: str = ""  # a ward/commune name, confirmed by the caller (voice)
+    description: str = ""  # the transcript of the caller's description (voice)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestCallback:
+    """Leave a call-back request for the agents (a record through the case desk)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Listen:
+    """Play `audio` with barge-in and hear the caller: speech or keys (-> TurnHeard).
+
+    The runner hands this to the voice port (`ivr.voice.port.Listener`) and routes nothing: the
+    machine interprets the transcript itself. `expect` is informative (logs, snapshots)."""
+
+    audio: tuple[Play | Say, ...]
+    no_input_ms: int
+    max_speech_s: float = 15.0
+    hints: tuple[str, ...] = ()
+    keep_audio: bool = False
+    max_digits: int = 0
+    terminator: str = "#"
+    expect: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,15 +151,17 @@ class Mark:
     detail: Mapping[str, str] = field(default_factory=dict)
 
 
-Request = LookupDossier | LookupCase | CreateCase
+Request = LookupDossier | LookupCase | CreateCase | RequestCallback
 Command = (
     Play
     | Say
     | WaitDigit
     | Record
+    | Listen
     | LookupDossier
     | LookupCase
     | CreateCase
+    | RequestCallback
     | Transfer
     | Hangup
     | Mark
@@ -146,9 +172,11 @@ AWAITING: tuple[type, ...] = (
     Say,
     WaitDigit,
     Record,
+    Listen,
     LookupDossier,
     LookupCase,
     CreateCase,
+    RequestCallback,
     Transfer,
 )
 
@@ -185,6 +213,20 @@ class DigitTimeout:
 class RecordingFinished:
     name: str
     duration_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class TurnHeard:
+    """What a listening turn got (the voice port's `Heard`, with the recording as text)."""
+
+    transcript: str = ""
+    confidence: float = 0.0
+    digits: str = ""
+    barged_in: bool = False
+    no_input: bool = False
+    speech_s: float = 0.0
+    latency_s: float = 0.0
+    recording: str = ""  # host path of the kept audio, "" when none
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +269,7 @@ Event = (
     | DigitPressed
     | DigitTimeout
     | RecordingFinished
+    | TurnHeard
     | ServiceReplied
     | AgentConnected
     | TransferEnded

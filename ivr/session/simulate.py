@@ -8,6 +8,10 @@ hears for a given sequence of keys. Script tokens, consumed one per input opport
 - ``"."``: silence for the whole wait (DigitTimeout with the full timeout);
 - ``"hangup"``: the caller hangs up when we wait for a digit; ``"~hangup"`` during the next prompt.
 
+In a voice turn (`Listen`): ``"say:tôi muốn phản ánh về rác thải"`` (optionally ending in
+``"@0.3"``, the recogniser's confidence; 0.9 otherwise) is speech; ``"123#"``/``"1"`` keys;
+``"."`` silence; ``"hangup"`` a hang-up. A turn that keeps audio gets a recording path.
+
 When the script runs out, the caller stays silent. Services answer from `services` (by command
 type); a transfer is answered by an agent when `agent_answers`.
 """
@@ -30,16 +34,19 @@ from ivr.session.messages import (
     DigitPressed,
     DigitTimeout,
     Event,
+    Listen,
     LookupCase,
     LookupDossier,
     Play,
     PlaybackFinished,
     Record,
     RecordingFinished,
+    RequestCallback,
     Say,
     ServiceReplied,
     Transfer,
     TransferEnded,
+    TurnHeard,
     WaitDigit,
 )
 
@@ -55,6 +62,7 @@ class Caller:
     agent_answers: bool = False
     services: dict[type, ServiceReplied] = field(default_factory=dict)
     _tokens: deque[str] = field(default_factory=deque)
+    _turns: int = 0
 
     def __post_init__(self) -> None:
         self._tokens = deque(self.script)
@@ -77,9 +85,11 @@ class Caller:
             if token == "hangup":
                 return [CallerHungUp("16 Normal Clearing")]
             return [DigitPressed(token.lstrip("~"))]
+        if isinstance(cmd, Listen):
+            return [self._turn(cmd, token)]
         if isinstance(cmd, Record):
             return [RecordingFinished(cmd.name, self.recording_ms)]
-        if isinstance(cmd, LookupDossier | LookupCase | CreateCase):
+        if isinstance(cmd, LookupDossier | LookupCase | CreateCase | RequestCallback):
             try:
                 return [self.services[type(cmd)]]
             except KeyError:
@@ -89,6 +99,32 @@ class Caller:
                 return [AgentConnected("PJSIP/agent-1"), TransferEnded(answered=True)]
             return [TransferEnded(answered=False)]
         raise SimulationError(f"nothing awaits {cmd}")
+
+    def _turn(self, cmd: Listen, token: str) -> Event:
+        if self._tokens:
+            self._tokens.popleft()
+        if token.lstrip("~") == "hangup":
+            return CallerHungUp("16 Normal Clearing")
+        if token == ".":
+            return TurnHeard(no_input=True)
+        barged = token.startswith("~")
+        token = token.lstrip("~")
+        if token.startswith("say:"):
+            text, _, conf = token[4:].rpartition("@") if "@" in token else ("", "", "")
+            text = text or token[4:]
+            confidence = float(conf) if conf else 0.9
+            words = len(text.split())
+            self._turns += 1
+            recording = f"/recordings/turn-{self._turns}.wav" if cmd.keep_audio else ""
+            return TurnHeard(
+                transcript=text,
+                confidence=confidence,
+                barged_in=barged,
+                speech_s=round(0.4 * words, 2),
+                latency_s=0.3,
+                recording=recording,
+            )
+        return TurnHeard(digits=token, barged_in=barged)
 
 
 def run_call(
