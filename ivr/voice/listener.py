@@ -121,6 +121,7 @@ class TurnStats:
     speculative_hits: int = 0
     reason: EndReason | None = None
     first_audio_at: float | None = None  # monotonic time the first prompt frame was written
+    max_lag_s: float = 0.0  # worst lateness of an outbound frame against its 20 ms schedule
 
 
 @dataclass
@@ -259,6 +260,7 @@ class AudioSocketListener:
                         turn.prompts_finished()
                 else:
                     chunk = SILENCE_FRAME
+                stats.max_lag_s = max(stats.max_lag_s, self.clock() - (start + frames * FRAME_S))
                 conn.write(AudioSocketCodec.send_audio(chunk))
                 frames += 1
                 delay = start + frames * FRAME_S - self.clock()

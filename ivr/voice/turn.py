@@ -85,6 +85,7 @@ class Turn:
         self.last_frame_speech = False
         self.pause_s = 0.0  # current run of silence while speaking
         self._keys_idle_s = 0.0
+        self._spoke = False
         self._preroll: deque[bytes] = deque(maxlen=max(1, round(config.preroll_s / FRAME_S)))
         self._utterance = bytearray()
 
@@ -131,6 +132,7 @@ class Turn:
         if event is None:
             return None
         if event is EndpointEvent.SPEECH_STARTED:
+            self._spoke = True
             if self.state is TurnState.PROMPTING:
                 self.barged_in = True
                 self._set_state(TurnState.LISTENING)
@@ -178,7 +180,7 @@ class Turn:
     # -- outputs -------------------------------------------------------------------------------
     @property
     def heard_speech(self) -> bool:
-        return self.endpointer.state is not EndpointState.WAITING and not self.digits
+        return self._spoke and not self.digits
 
     @property
     def speech_s(self) -> float:
