@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     rtp_port_end: int = 10999
     audiosocket_host: str = "127.0.0.1"
     audiosocket_port: int = 9092
+    listen_backend: str = "audiosocket"  # "audiosocket" (live, barge-in) or "record" (fallback)
     agent_queue: str = "hotline-agents"
     asterisk_prompts_dir: str = "/var/lib/hotline/prompts"  # prompts_dir as Asterisk sees it
 

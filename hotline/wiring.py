@@ -33,6 +33,15 @@ from ivr.flows import Flow, load_flow
 from ivr.runner import CallServices, RunnerConfig
 from ivr.services import CaseAnswer, Complaint, DossierAnswer, LookupStatus
 from ivr.session import SessionConfig
+from ivr.voice import Listener
+from ivr.voice.audiosocket import AudioSocketServer
+from ivr.voice.listener import (
+    AgiRunner,
+    AudioSocketListener,
+    ListenerConfig,
+    Recognizer,
+    RecordListener,
+)
 from speech.tts import PromptBuilder
 
 #: How a dossier's status is said to the caller.
@@ -204,3 +213,30 @@ class _PromptSettings:
     @property
     def recorded_prompts_path(self) -> Path:
         return self.settings.recorded_prompts_path
+
+
+async def build_listener(
+    settings: Settings,
+    ami: AgiRunner,
+    recognizer: Recognizer,
+    *,
+    prompts_dir: Path | None = None,
+    recordings_dir: Path | None = None,
+) -> tuple[Listener, AudioSocketServer | None]:
+    """The voice `Listener` (issue 5): AudioSocket (started here; close it at shutdown) or the
+    RECORD FILE fallback, per `settings.listen_backend`. `recognizer` is the process's one
+    `speech.workers.SpeechPool` (models load once per worker)."""
+    recordings = recordings_dir or settings.recordings_dir or settings.state_dir / "recordings"
+    config = ListenerConfig(
+        prompts_dir=prompts_dir or settings.prompts_path,
+        recordings_dir=recordings,
+        pbx_prompts=settings.asterisk_prompts_dir,
+        audiosocket_host=settings.audiosocket_host,
+    )
+    if settings.listen_backend == "record":
+        return RecordListener(ami, recognizer, config), None
+    if settings.listen_backend != "audiosocket":
+        raise ValueError(f"HOTLINE_LISTEN_BACKEND={settings.listen_backend!r}: audiosocket|record")
+    server = AudioSocketServer(settings.audiosocket_host, settings.audiosocket_port)
+    await server.start()
+    return AudioSocketListener(ami, server, recognizer, config), server
