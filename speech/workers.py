@@ -31,7 +31,7 @@ from types import TracebackType
 from typing import Any, Protocol, TypeVar
 
 from speech.asr.base import AsrEngine, AsrResult
-from speech.asr.config import AsrConfig, AsrSettings, load_engine
+from speech.asr.config import AsrConfig, AsrSettings, load_engine, resolve_model
 from speech.audio import PHONE_RATE, Audio
 from speech.errors import WorkerPoolError
 from speech.tts.prompts import PromptBuilder
@@ -151,6 +151,9 @@ class SpeechPool:
         """Spawn the workers and wait until each has loaded its models."""
         if self._executor is not None:
             return
+        if self.config.preload_asr:
+            # a missing model is a clear asr-model-missing here, not a broken pool later
+            await asyncio.get_running_loop().run_in_executor(None, resolve_model, self.config.asr)
         context = multiprocessing.get_context("spawn")
         workers = max(1, self.config.workers)
         self._executor = ProcessPoolExecutor(

@@ -62,6 +62,13 @@ class AsrConfig:
         return replace(base, **overrides)  # type: ignore[arg-type]
 
 
+def resolve_model(config: AsrConfig) -> Path:
+    """The model directory the engine would load (raises ``asr-model-missing`` early)."""
+    if config.engine == "whisper":
+        return resolve_whisper_model(config.whisper_model_dir, config.models_dir)
+    return resolve_vosk_model(config.vosk_model_dir, config.models_dir)
+
+
 def load_engine(config: AsrConfig) -> AsrEngine:
     """Load the configured engine's model (seconds: do it once per process)."""
     if config.engine == "whisper":

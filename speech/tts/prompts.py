@@ -140,6 +140,18 @@ class PromptBuilder:
         write_wav(path, audio)
         return path, PromptStatus.BUILT
 
+    def playback_name(self, path: Path) -> str:
+        """What Asterisk's STREAM FILE takes: the path under prompts_dir, without ``.wav``.
+
+        ``ensure(text)`` → ``<prompts_dir>/tts/ab12….wav`` → ``"tts/ab12…"``; inside the PBX the
+        prompts dir is mounted at /var/lib/hotline/prompts.
+        """
+        try:
+            relative = path.relative_to(self.prompts_dir)
+        except ValueError:
+            raise PromptError(f"{path} is not under the prompts dir {self.prompts_dir}") from None
+        return str(relative.with_suffix(""))
+
     def recorded_path(self, prompt_id: str) -> Path:
         return self.recorded_dir / f"{prompt_id}.wav"
 

@@ -62,6 +62,16 @@ async def test_two_recognitions_do_not_block_the_event_loop(tmp_path: Path) -> N
     assert len(gaps) > busy / 0.05
 
 
+async def test_pool_with_a_missing_model_fails_before_spawning(tmp_path: Path) -> None:
+    from speech.errors import AsrModelMissingError
+
+    config = PoolConfig(workers=2, asr=AsrConfig(engine="vosk", models_dir=tmp_path))
+    pool = SpeechPool(config)
+    with pytest.raises(AsrModelMissingError, match="hotline models fetch vosk-vn"):
+        await pool.start()
+    await pool.close()
+
+
 async def test_pool_not_started_is_a_clear_error(tmp_path: Path) -> None:
     from speech.errors import WorkerPoolError
 

@@ -60,6 +60,15 @@ def test_ensure_synthesises_once_and_keys_on_nfc_text(config: Config) -> None:
     assert read_wav(first).rate == 8000
 
 
+def test_playback_name_is_relative_without_extension(config: Config) -> None:
+    builder = PromptBuilder(config, synthesizer=FakeSynth())
+    path = builder.ensure("Xin chào")
+    assert builder.playback_name(path) == f"tts/{path.stem}"
+    assert builder.playback_name(builder.prompt_path("welcome")) == "welcome"
+    with pytest.raises(PromptError, match="is not under the prompts dir"):
+        builder.playback_name(Path("/etc/passwd"))
+
+
 def test_cache_key_depends_on_backend_and_voice(config: Config) -> None:
     a = PromptBuilder(config, synthesizer=FakeSynth(voice="v1")).cache_path("Xin chào")
     b = PromptBuilder(config, synthesizer=FakeSynth(voice="v2")).cache_path("Xin chào")
