@@ -122,6 +122,7 @@ class TurnStats:
     reason: EndReason | None = None
     first_audio_at: float | None = None  # monotonic time the first prompt frame was written
     max_lag_s: float = 0.0  # worst lateness of an outbound frame against its 20 ms schedule
+    ended_at: float | None = None  # monotonic time the turn's end was decided
 
 
 @dataclass
@@ -240,6 +241,7 @@ class AudioSocketListener:
             if event is TurnEvent.BARGED_IN:
                 stop_prompt.set()
             elif event is TurnEvent.ENDED:
+                stats.ended_at = self.clock()
                 stop_prompt.set()
                 ended.set()
 
