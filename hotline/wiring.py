@@ -1,6 +1,6 @@
 """Composition of the call path: real services built from `Settings`, and nothing else.
 
-`build_call_services(settings)` makes the database engine (`cases.db`), the call recorder
+`build_call_path(settings)` makes the database engine (`cases.db`), the call recorder
 (`cases.calls.SqlCallRecorder`), the dossier directory (`cases.dossiers`, SQL or HTTP), the
 case desk (`cases.services`) and the prompt synthesiser (`speech.tts.PromptBuilder`), adapted
 to the ports of `ivr.services` / `ivr.ports`. The adapters below only translate types and
@@ -9,10 +9,12 @@ errors; the rules live in `cases`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import yaml
 from sqlalchemy import Engine
 
 from cases import dossiers as cd
@@ -26,12 +28,15 @@ from cases.errors import (
     DossierNotFoundError,
     InvalidDossierCodeError,
     InvalidReferenceError,
+    UnknownPlaceError,
 )
 from cases.models import DossierStatus
+from cases.places import PlaceDirectory
 from hotline.settings import Settings
 from ivr.flows import Flow, load_flow
+from ivr.flows.hours import OfficeHours, parse_office_hours
 from ivr.runner import CallServices, RunnerConfig
-from ivr.services import CaseAnswer, Complaint, DossierAnswer, LookupStatus
+from ivr.services import CallbackRequest, CaseAnswer, Complaint, DossierAnswer, LookupStatus
 from ivr.session import SessionConfig
 from ivr.voice import Listener
 from ivr.voice.audiosocket import AudioSocketServer
@@ -42,6 +47,7 @@ from ivr.voice.listener import (
     Recognizer,
     RecordListener,
 )
+from speech.intent import IntentRouter, load_intent_data
 from speech.tts import PromptBuilder
 
 #: How a dossier's status is said to the caller.
@@ -54,6 +60,10 @@ DOSSIER_STATUS_VI: dict[DossierStatus, str] = {
     DossierStatus.REFUSED: "bị từ chối giải quyết",
     DossierStatus.WITHDRAWN: "đã được rút",
 }
+
+
+#: The description of a call-back request case (agents search for it).
+CALLBACK_DESCRIPTION = "Yêu cầu gọi lại: người gọi không gặp được điện thoại viên."
 
 
 def _today() -> datetime:
@@ -95,17 +105,51 @@ class CaseDeskAdapter:
         self.config = config
         self.recordings_dir = recordings_dir
 
+    def _audio_ref(self, recording: str) -> str:
+        """A recording name (keypad RECORD FILE) or a host path (a voice turn's kept audio) as
+        the case's audio reference, relative to the recordings dir when it lies inside."""
+        path = Path(recording)
+        if not path.is_absolute():
+            return f"recordings/{recording}.wav"
+        try:
+            return f"recordings/{path.relative_to(self.recordings_dir)}"
+        except ValueError:
+            return str(path)
+
     def file_complaint(self, complaint: Complaint) -> str:
+        new = cs.NewCase(
+            category=Category(complaint.category),
+            description=complaint.transcript,
+            channel=Channel.PHONE,
+            caller=complaint.caller,
+            place_text=complaint.place,
+            transcript=complaint.transcript,
+            audio_ref=self._audio_ref(complaint.recording) if complaint.recording else "",
+            call_uniqueid=complaint.call_uniqueid,
+        )
+        try:
+            return self._create(new)
+        except UnknownPlaceError:
+            # The caller confirmed a place the case desk does not serve: keep it as an address
+            # rather than lose the complaint.
+            return self._create(replace(new, place_text="", address=complaint.place))
+
+    def _create(self, new: cs.NewCase) -> str:
+        with unit_of_work(self.sessions) as session:
+            case = cs.create_case(session, new, actor="ivr", config=self.config, now=_today())
+            return case.reference
+
+    def request_callback(self, request: CallbackRequest) -> str:
+        """A call-back request is a case the agents work through (category other)."""
         with unit_of_work(self.sessions) as session:
             case = cs.create_case(
                 session,
                 cs.NewCase(
-                    category=Category(complaint.category),
-                    description="",
+                    category=Category.OTHER,
+                    description=CALLBACK_DESCRIPTION,
                     channel=Channel.PHONE,
-                    caller=complaint.caller,
-                    audio_ref=f"recordings/{complaint.recording}.wav",
-                    call_uniqueid=complaint.call_uniqueid,
+                    caller=request.caller,
+                    call_uniqueid=request.call_uniqueid,
                 ),
                 actor="ivr",
                 config=self.config,
@@ -141,18 +185,58 @@ class CallPath:
     flow: Flow
     session_config: SessionConfig
     runner_config: RunnerConfig
+    router: IntentRouter  # voice turns: transcripts -> intents, categories, places
+    office_hours: OfficeHours | None = None  # None: agents always there
+
+    def with_listener(self, listener: Listener) -> CallPath:
+        """The same call path with voice turns on (`ask` nodes listen through `listener`)."""
+        return replace(
+            self,
+            services=replace(self.services, listener=listener),
+            session_config=replace(self.session_config, voice=True),
+        )
+
+
+@dataclass(frozen=True)
+class ProvinceVoice:
+    """What the voice flows read from dialplans/province.yaml: office hours and readings."""
+
+    office_hours: OfficeHours | None
+    southern: bool
+
+
+def load_province_voice(settings: Settings) -> ProvinceVoice:
+    path = settings.dialplans_dir / CONFIG_FILE
+    raw: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    hours_raw = raw.get("office_hours")
+    readings = raw.get("readings", "northern")
+    if readings not in ("northern", "southern"):
+        raise ValueError(f"{path}: readings must be northern or southern, got {readings!r}")
+    return ProvinceVoice(
+        office_hours=parse_office_hours(hours_raw, f"{path}: office_hours") if hours_raw else None,
+        southern=readings == "southern",
+    )
+
+
+def build_router(settings: Settings, cases_config: CasesConfig) -> IntentRouter:
+    """The intent router over dialplans/intents.yaml and the wards this hotline serves."""
+    places = [p.ward_name for p in PlaceDirectory(cases_config).all()]
+    return IntentRouter(load_intent_data(settings.dialplans_dir / "intents.yaml"), places=places)
 
 
 def load_menu(settings: Settings) -> Flow:
     return load_flow(settings.dialplans_dir / settings.menu_file)
 
 
-def session_config(settings: Settings) -> SessionConfig:
+def session_config(settings: Settings, province: ProvinceVoice | None = None) -> SessionConfig:
+    hours = province.office_hours if province else None
+    southern = province.southern if province else False
     return SessionConfig(
         digit_timeout_ms=settings.digit_timeout_ms,
-        record_max_s=settings.record_max_s,
+        record_max_s=settings.record_max_s,  # also the longest spoken complaint description
         agent_queue=settings.agent_queue,
         transfer_after_failures=settings.transfer_after_failures,
+        office_hours=hours.spoken(southern=southern) if hours else "",
     )
 
 
@@ -176,6 +260,7 @@ def build_call_path(
         directory = cd.SqlDossierDirectory(engine)
     fmt = cd.DossierCodeFormat(cases_config.dossier_template)
     builder = PromptBuilder(_PromptSettings(settings, prompts))
+    province = load_province_voice(settings)
     return CallPath(
         engine=engine,
         recorder=SqlCallRecorder(engine),
@@ -185,13 +270,16 @@ def build_call_path(
             tts=builder,
         ),
         flow=load_menu(settings),
-        session_config=session_config(settings),
+        session_config=session_config(settings, province),
         runner_config=RunnerConfig(
             prompts_dir=prompts,
             recordings_dir=recordings,
             pbx_prompts=settings.asterisk_prompts_dir,
             queue_context="hotline-queue",
+            southern=province.southern,
         ),
+        router=build_router(settings, cases_config),
+        office_hours=province.office_hours,
     )
 
 

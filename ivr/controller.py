@@ -24,14 +24,15 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from ivr.ami.errors import AmiError
 from ivr.ami.events import AsyncAGIStart, CoreShowChannel, Event, Hangup
 from ivr.calllog import CallLog, mask_number, utcnow
 from ivr.flows import Flow
+from ivr.flows.hours import OfficeHours
 from ivr.ports import CallStarted
 from ivr.runner import (
     AgentAnswered,
@@ -43,7 +44,7 @@ from ivr.runner import (
     ConnectionRestored,
     RunnerConfig,
 )
-from ivr.session import CallAnswered, CallResumed, CallSession, SessionConfig
+from ivr.session import CallAnswered, CallResumed, CallSession, IntentRoute, SessionConfig
 from ivr.session import Event as SessionEvent
 
 log = logging.getLogger(__name__)
@@ -81,8 +82,12 @@ class Controller:
         runner_config: RunnerConfig,
         executor: Executor | None = None,
         hotline_number: str = "",
+        router: IntentRoute | None = None,
+        office_hours: OfficeHours | None = None,
     ) -> None:
         self.ami = ami
+        self.router = router  # voice: the intent router of every call's session
+        self.office_hours = office_hours  # None: agents are always there
         self.flow = flow
         self.session_config = session_config
         self.services = services
@@ -174,7 +179,10 @@ class Controller:
         self._start_call(call, CallResumed() if returning else CallAnswered())
 
     def _start_call(self, call: CallStarted, first: SessionEvent) -> None:
-        session = CallSession(self.flow, call.uniqueid, self.session_config)
+        config = self.session_config
+        if self.office_hours is not None:  # decided once per call, when it arrives
+            config = replace(config, office_open=self.office_hours.is_open(datetime.now(UTC)))
+        session = CallSession(self.flow, call.uniqueid, config, self.router)
         runner = CallRunner(
             ami=self.ami,
             session=session,

@@ -8,6 +8,9 @@ Owns the mapping from the machine's commands to Asterisk (res_agi, Asterisk 22):
   synthesised by the `Synthesizer` port in a worker thread, played from ``prompts/tts/<hash>``;
 - `WaitDigit` -> ``WAIT FOR DIGIT <ms>`` in chunks of at most `wait_chunk_ms`, so a shutdown
   is noticed within a second; the elapsed time goes back to the machine, which counts silence;
+- `Listen` -> the voice port (`ivr.voice.port.Listener`): the turn's prompts (static ones by
+  path, `Say` synthesised first) played with barge-in, then the caller's speech or keys, back
+  as `TurnHeard` (the machine interprets it);
 - `Record` -> ``RECORD FILE /var/lib/hotline/recordings/<name> wav "#" <ms> 0 BEEP s=<n>``;
 - `Transfer` -> ``SET VARIABLE QUEUE_WAIT_S`` then AMI ``Redirect`` to ``hotline-queue,s,1``;
   the dialplan runs Queue() and parks the call in ``AGI(agi:async)`` again, whose new
@@ -40,6 +43,7 @@ from ivr.calllog import CallLog, mask_number, utcnow
 from ivr.flows.model import ActionOutcome, SlotValue
 from ivr.ports import CallEnded, CallStarted, CallStep, Outcome, StepKind
 from ivr.services import (
+    CallbackRequest,
     CaseAnswer,
     CaseDesk,
     Complaint,
@@ -63,6 +67,7 @@ from ivr.session import (
     DigitTimeout,
     Event,
     Hangup,
+    Listen,
     LookupCase,
     LookupDossier,
     Mark,
@@ -71,6 +76,7 @@ from ivr.session import (
     PlaybackFinished,
     Record,
     RecordingFinished,
+    RequestCallback,
     Say,
     Segment,
     ServiceReplied,
@@ -78,9 +84,11 @@ from ivr.session import (
     Text,
     Transfer,
     TransferEnded,
+    TurnHeard,
     WaitDigit,
 )
 from ivr.session.describe import describe_command, describe_event
+from ivr.voice.port import Listener
 from speech.text import read_date, read_digits, read_number
 
 log = logging.getLogger(__name__)
@@ -141,6 +149,7 @@ class RunnerConfig:
     wait_chunk_ms: int = 1000
     reconnect_grace_s: float = 30.0
     transfer_margin_s: float = 30.0  # beyond the queue timeout, before we give up waiting
+    southern: bool = False  # numbers read the southern way ("lẻ", "ngàn")
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +157,7 @@ class CallServices:
     dossiers: DossierDirectory
     cases: CaseDesk
     tts: Synthesizer
+    listener: Listener | None = None  # voice turns; None: the keypad hotline
 
 
 class _Suspended(Exception):
@@ -308,7 +318,9 @@ class CallRunner:
                 return await self._wait_digit(command)
             case Record():
                 return await self._record(command)
-            case LookupDossier() | LookupCase() | CreateCase():
+            case Listen():
+                return [await self._listen(command)]
+            case LookupDossier() | LookupCase() | CreateCase() | RequestCallback():
                 return [await self._request(command)]
             case Transfer():
                 return await self._transfer(command)
@@ -333,18 +345,65 @@ class CallRunner:
             self._step(StepKind.ERROR, prompt=host_file.stem, detail={"missing": str(host_file)})
         return [PlaybackFinished()]
 
-    async def _say(self, command: Say) -> list[Event]:
-        text = render_segments(command.segments)
+    async def _synthesise(self, command: Say) -> tuple[str, Path] | None:
+        """The sentence's audio as (prompt path relative to the prompts dir, host file)."""
+        text = render_segments(command.segments, southern=self.config.southern)
         loop = asyncio.get_running_loop()
         try:
             path = await loop.run_in_executor(self.executor, self.services.tts.ensure, text)
         except Exception as exc:
             log.error("call %s: synthesis failed for %r: %s", self.call.uniqueid, text[:60], exc)
             self._step(StepKind.ERROR, detail={"tts": str(exc)[:200]})
-            return [PlaybackFinished()]
+            return None
         relative = _relative_audio(path, self.config.prompts_dir)
         self._step(StepKind.PROMPT, prompt=relative, detail={"text": text})
+        return relative, path
+
+    async def _say(self, command: Say) -> list[Event]:
+        audio = await self._synthesise(command)
+        if audio is None:
+            return [PlaybackFinished()]
+        relative, path = audio
         return await self._stream(f"{self.config.pbx_prompts}/{relative}", command.keys, path)
+
+    async def _listen(self, command: Listen) -> Event:
+        listener = self.services.listener
+        if listener is None:
+            raise RuntimeError(
+                f"call {self.call.uniqueid}: the flow asked for a voice turn at "
+                f"{self.session.node_id!r} but no Listener is wired"
+            )
+        prompts: list[str] = []
+        for item in command.audio:
+            if isinstance(item, Play):
+                self._step(StepKind.PROMPT, prompt=item.prompt)
+                prompts.append(f"{self.config.pbx_prompts}/{item.prompt}")
+            else:
+                audio = await self._synthesise(item)
+                if audio is not None:
+                    prompts.append(f"{self.config.pbx_prompts}/{audio[0]}")
+        heard = await listener.listen(
+            channel=self.channel,
+            uniqueid=self.call.uniqueid,
+            prompts=prompts,
+            no_input_s=command.no_input_ms / 1000,
+            silence_s=command.silence_s,
+            max_speech_s=command.max_speech_s,
+            hints=command.hints,
+            keep_audio=command.keep_audio,
+            max_digits=command.max_digits,
+            terminator=command.terminator,
+        )
+        return TurnHeard(
+            transcript=heard.transcript,
+            confidence=heard.confidence,
+            digits=heard.digits,
+            barged_in=heard.barged_in,
+            no_input=heard.no_input,
+            speech_s=heard.speech_s,
+            latency_s=heard.latency_s,
+            recording=str(heard.recording) if heard.recording else "",
+        )
 
     async def _wait_digit(self, command: WaitDigit) -> list[Event]:
         loop = asyncio.get_running_loop()
@@ -378,7 +437,9 @@ class CallRunner:
             duration = result.endpos // 8
         return [RecordingFinished(command.name, duration)]
 
-    async def _request(self, command: LookupDossier | LookupCase | CreateCase) -> Event:
+    async def _request(
+        self, command: LookupDossier | LookupCase | CreateCase | RequestCallback
+    ) -> Event:
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(self.executor, self._call_service, command)
@@ -387,18 +448,27 @@ class CallRunner:
             self._step(StepKind.ERROR, detail={"service": type(exc).__name__})
             return ServiceReplied(ActionOutcome.ERROR)
 
-    def _call_service(self, command: LookupDossier | LookupCase | CreateCase) -> ServiceReplied:
+    def _call_service(
+        self, command: LookupDossier | LookupCase | CreateCase | RequestCallback
+    ) -> ServiceReplied:
         """Runs in a worker thread."""
         if isinstance(command, LookupDossier):
             return dossier_reply(self.services.dossiers.lookup(command.code))
         if isinstance(command, LookupCase):
             return case_reply(self.services.cases.complaint_status(command.reference))
+        if isinstance(command, RequestCallback):
+            reference = self.services.cases.request_callback(
+                CallbackRequest(caller=self.call.caller, call_uniqueid=self.call.uniqueid)
+            )
+            return ServiceReplied(ActionOutcome.CREATED, {"case_reference": reference})
         reference = self.services.cases.file_complaint(
             Complaint(
                 category=command.category,
                 recording=command.recording,
                 caller=self.call.caller,
                 call_uniqueid=self.call.uniqueid,
+                place=command.place,
+                transcript=command.description,
             )
         )
         return ServiceReplied(ActionOutcome.CREATED, {"case_reference": reference})
@@ -476,8 +546,9 @@ class CallRunner:
 # --- pure helpers ----------------------------------------------------------------------------
 
 
-def render_segments(segments: tuple[Segment, ...]) -> str:
-    """The sentence to synthesise: digits one by one, numbers and dates the Vietnamese way."""
+def render_segments(segments: tuple[Segment, ...], *, southern: bool = False) -> str:
+    """The sentence to synthesise: digits one by one, numbers and dates the Vietnamese way
+    (`southern`: "lẻ"/"ngàn" for southern listeners)."""
     parts: list[str] = []
     for seg in segments:
         match seg:
@@ -487,9 +558,9 @@ def render_segments(segments: tuple[Segment, ...]) -> str:
                 groups = (4, 4) if len(seg.digits) == 8 else ()  # case numbers: 2 groups of 4
                 parts.append(read_digits(seg.digits, groups=groups))
             case Number():
-                parts.append(read_number(seg.value))
+                parts.append(read_number(seg.value, southern=southern))
             case Date():
-                parts.append(read_date(seg.value))
+                parts.append(read_date(seg.value, southern=southern))
     return " ".join("".join(parts).split())
 
 

@@ -50,10 +50,21 @@ class CaseAnswer:
 
 @dataclass(frozen=True, slots=True)
 class Complaint:
-    """A complaint filed by keypad: category code, the caller's recorded description."""
+    """A complaint filed by phone: category code, the caller's recorded description; by voice
+    also the confirmed place and the description's transcript."""
 
     category: str
-    recording: str  # recording name; the file is recordings_dir/<name>.wav
+    recording: str  # a recording name (recordings_dir/<name>.wav) or a host path of a WAV
+    caller: str
+    call_uniqueid: str
+    place: str = ""  # ward/commune name as confirmed by the caller
+    transcript: str = ""  # what the recogniser heard of the description
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackRequest:
+    """A caller who could not reach an agent asks to be called back."""
+
     caller: str
     call_uniqueid: str
 
@@ -68,6 +79,10 @@ class CaseDesk(Protocol):
         ...
 
     def complaint_status(self, reference: str) -> CaseAnswer: ...
+
+    def request_callback(self, request: CallbackRequest) -> str:
+        """Record a call-back request for the agents; return its reference number."""
+        ...
 
 
 class Synthesizer(Protocol):

@@ -123,6 +123,7 @@ class SessionConfig:
     thresholds: Thresholds = field(default_factory=Thresholds)
     asr_confirm_below: float = 0.35  # a sure intent heard this unsurely is confirmed anyway
     speech_max_s: float = 15.0  # longest answer of a non-text turn
+    description_silence_s: float = 1.5  # a pause this long ends a spoken description
 
 
 class IntentRoute(Protocol):
@@ -416,6 +417,7 @@ class CallSession:
                 audio=tuple(audio),
                 no_input_ms=timeout,
                 max_speech_s=float(max_speech),
+                silence_s=self.config.description_silence_s if text else 0.8,
                 hints=node.hints,
                 keep_audio=text,
                 max_digits=max_digits,

@@ -119,6 +119,7 @@ class Listen:
     audio: tuple[Play | Say, ...]
     no_input_ms: int
     max_speech_s: float = 15.0
+    silence_s: float = 0.8  # end of the utterance after this much silence
     hints: tuple[str, ...] = ()
     keep_audio: bool = False
     max_digits: int = 0

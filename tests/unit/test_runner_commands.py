@@ -23,7 +23,7 @@ from ivr.runner import (
     RunnerConfig,
     render_segments,
 )
-from ivr.services import CaseAnswer, Complaint, DossierAnswer, LookupStatus
+from ivr.services import CallbackRequest, CaseAnswer, Complaint, DossierAnswer, LookupStatus
 from ivr.session import CallAnswered, CallSession, Digits, SessionConfig, Text
 from tests.unit.session_sim import menu_flow
 
@@ -101,6 +101,7 @@ class FakeDossiers:
 class FakeCases:
     def __init__(self) -> None:
         self.filed: list[Complaint] = []
+        self.callbacks: list[CallbackRequest] = []
 
     def file_complaint(self, complaint: Complaint) -> str:
         self.filed.append(complaint)
@@ -108,6 +109,10 @@ class FakeCases:
 
     def complaint_status(self, reference: str) -> CaseAnswer:
         return CaseAnswer(LookupStatus.NOT_FOUND)
+
+    def request_callback(self, request: CallbackRequest) -> str:
+        self.callbacks.append(request)
+        return "50000017"
 
 
 class FakeTts:

@@ -17,7 +17,7 @@ from ivr.ami.events import Event, Headers, make_event
 from ivr.calllog import CallLog
 from ivr.controller import Controller
 from ivr.runner import CallServices, RunnerConfig
-from ivr.services import CaseAnswer, Complaint, DossierAnswer, LookupStatus
+from ivr.services import CallbackRequest, CaseAnswer, Complaint, DossierAnswer, LookupStatus
 from ivr.session import SessionConfig
 from tests.unit.session_sim import menu_flow
 from tests.unit.test_runner_commands import FakeRecorder
@@ -79,6 +79,9 @@ class Nothing:
 
     def complaint_status(self, reference: str) -> CaseAnswer:
         return CaseAnswer(LookupStatus.NOT_FOUND)
+
+    def request_callback(self, request: CallbackRequest) -> str:
+        return "50000017"
 
     def ensure(self, text: str) -> Path:
         return Path("/nonexistent/tts/x.wav")
