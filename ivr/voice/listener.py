@@ -114,6 +114,7 @@ def load_prompt_pcm(path: Path) -> bytes:
 class TurnStats:
     """What the benchmark and tests read after a turn (the port's `Heard` stays small)."""
 
+    channel: str = ""
     prompt_s: float = 0.0  # prompt audio in the turn
     prompt_sent_s: float = 0.0  # prompt audio actually sent before it ended or was stopped
     speech_end_at: float | None = None  # monotonic time the last speech frame arrived
@@ -129,6 +130,47 @@ class TurnStats:
 class _Speculation:
     samples: int
     task: asyncio.Task[Transcript]
+
+
+class _Speculator:
+    """One turn's speculative recognitions (started at pauses; at most one kept)."""
+
+    def __init__(self, recognizer: Recognizer, hints: Sequence[str], early_s: float) -> None:
+        self.recognizer = recognizer
+        self.hints = tuple(hints) or None
+        self.early_s = early_s
+        self.current: _Speculation | None = None
+
+    def transcribe(self, pcm: bytes) -> Awaitable[Transcript]:
+        return self.recognizer.transcribe(pcm, rate=RATE, hotwords=self.hints)
+
+    def maybe_start(self, turn: Turn) -> None:
+        """Start recognising the utterance so far when the caller pauses (wins latency)."""
+        if not turn.heard_speech or turn.pause_s < self.early_s or turn.reason:
+            return
+        samples = len(turn.utterance) // 2
+        spec = self.current
+        if spec is not None and spec.samples >= samples - int(turn.pause_s * RATE):
+            return  # already recognising this much speech
+        self.cancel()
+        task: asyncio.Task[Transcript] = asyncio.ensure_future(self.transcribe(turn.utterance))
+        task.add_done_callback(_retrieve)
+        self.current = _Speculation(samples, task)
+
+    def take(self) -> _Speculation | None:
+        spec, self.current = self.current, None
+        return spec
+
+    def cancel(self) -> None:
+        spec = self.take()
+        if spec is not None:
+            spec.task.cancel()
+
+
+def _retrieve(task: asyncio.Task[Transcript]) -> None:
+    """A superseded speculation's failure is not news (the final recognition reports)."""
+    if not task.cancelled():
+        task.exception()
 
 
 @dataclass
@@ -172,22 +214,25 @@ class AudioSocketListener:
             ),
             prompting=bool(prompt_pcm),
         )
-        stats = TurnStats(prompt_s=len(prompt_pcm) / 2 / RATE)
+        stats = TurnStats(channel=channel, prompt_s=len(prompt_pcm) / 2 / RATE)
         self.last = stats
         turn_id = str(uuidlib.uuid4())
         arrived = self.server.expect(turn_id)
         address = f"{self.config.audiosocket_host}:{self.server.port}"
         agi = asyncio.create_task(self.ami.agi(channel, f"EXEC AudioSocket {turn_id},{address}"))
         connection: Connection | None = None
+        speculator = _Speculator(self.recognizer, hints, self.config.early_s)
         try:
             connection = await self._connected(channel, arrived, agi)
-            await self._run(connection, turn, prompt_pcm, stats, hints)
+            await self._run(connection, turn, prompt_pcm, stats, speculator)
             ended_by_us = turn.reason is not None
             await connection.close(hangup=ended_by_us)
-            result = await agi
+            async with asyncio.timeout(self.config.connect_timeout_s):
+                result = await agi
             if not ended_by_us or (result.value or 0) < 0:
                 raise ChannelGoneError(channel, f"caller hung up during listen turn {turn_id}")
         except BaseException:
+            speculator.cancel()
             if connection is not None:
                 await connection.close(hangup=False)
             agi.cancel()
@@ -196,7 +241,7 @@ class AudioSocketListener:
             raise
         finally:
             self.server.forget(turn_id)
-        heard = await self._recognize(turn, stats, hints, keep_audio, uniqueid)
+        heard = await self._recognize(turn, stats, speculator, keep_audio, uniqueid)
         stats.reason = turn.reason
         if self.on_turn is not None:
             self.on_turn(stats)
@@ -230,12 +275,11 @@ class AudioSocketListener:
         turn: Turn,
         prompt_pcm: bytes,
         stats: TurnStats,
-        hints: Sequence[str],
+        speculator: _Speculator,
     ) -> None:
         """Play and listen until the turn ends or the socket closes."""
         stop_prompt = asyncio.Event()
         ended = asyncio.Event()
-        self._speculation: _Speculation | None = None
 
         def react(event: TurnEvent | None) -> None:
             if event is TurnEvent.BARGED_IN:
@@ -276,7 +320,7 @@ class AudioSocketListener:
                     react(turn.audio(message.pcm))
                     if turn.last_frame_speech:
                         stats.speech_end_at = self.clock()
-                    self._maybe_speculate(turn, hints)
+                    speculator.maybe_start(turn)
                 elif isinstance(message, Dtmf):
                     react(turn.key(message.digit))
                 elif isinstance(message, Closed | Hangup):
@@ -311,26 +355,15 @@ class AudioSocketListener:
         if tasks[1].done() and not tasks[1].cancelled() and tasks[1].exception() is not None:
             raise tasks[1].exception()  # type: ignore[misc]
 
-    def _maybe_speculate(self, turn: Turn, hints: Sequence[str]) -> None:
-        """Start recognising the utterance so far when the caller pauses (wins latency)."""
-        if not turn.heard_speech or turn.pause_s < self.config.early_s or turn.reason:
-            return
-        samples = len(turn.utterance) // 2
-        spec = self._speculation
-        if spec is not None and spec.samples >= samples - int(turn.pause_s * RATE):
-            return  # already recognising this much speech
-        if spec is not None:
-            spec.task.cancel()
-        pcm = turn.utterance
-        self._speculation = _Speculation(samples, asyncio.create_task(self._transcribe(pcm, hints)))
-
-    async def _transcribe(self, pcm: bytes, hints: Sequence[str]) -> Transcript:
-        return await self.recognizer.transcribe(pcm, rate=RATE, hotwords=tuple(hints) or None)
-
     async def _recognize(
-        self, turn: Turn, stats: TurnStats, hints: Sequence[str], keep_audio: bool, uniqueid: str
+        self,
+        turn: Turn,
+        stats: TurnStats,
+        speculator: _Speculator,
+        keep_audio: bool,
+        uniqueid: str,
     ) -> Heard:
-        spec, self._speculation = self._speculation, None
+        spec = speculator.take()
         recording: Path | None = None
         text, confidence, latency = "", 0.0, 0.0
         pcm = turn.utterance
@@ -348,7 +381,7 @@ class AudioSocketListener:
                 else:
                     if spec is not None:
                         spec.task.cancel()
-                    result = await self._transcribe(pcm, hints)
+                    result = await speculator.transcribe(pcm)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
