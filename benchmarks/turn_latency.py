@@ -147,7 +147,9 @@ class Bench:
                 self.server,
                 pool,
                 ListenerConfig(
-                    prompts_dir=self.config.prompts_dir, recordings_dir=self.config.recordings_dir
+                    prompts_dir=self.config.prompts_dir,
+                    recordings_dir=self.config.recordings_dir,
+                    early_s=self.args.early if self.args.early > 0 else math.inf,
                 ),
             )
             heard = await listener.listen(
@@ -202,7 +204,9 @@ class Bench:
         while n <= args.max_calls:
             levels.append(n)
             n *= 2
-        table = Table(title=f"turn latency ({args.engine}, silence {args.silence} s)")
+        table = Table(
+            title=f"turn latency ({args.engine}, silence {args.silence} s, early {args.early} s)"
+        )
         for col in (
             "calls",
             "n",
@@ -276,6 +280,9 @@ def main() -> int:
     parser.add_argument("--max-calls", type=int, default=4, help="largest N (1, 2, 4, ...)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of N calls per level")
     parser.add_argument("--silence", type=float, default=0.8, help="end-of-speech silence, s")
+    parser.add_argument(
+        "--early", type=float, default=0.25, help="pause that starts a speculative ASR (0 = off)"
+    )
     parser.add_argument("--engine", default="whisper", choices=("whisper", "vosk"))
     parser.add_argument("--workers", type=int, default=0, help="speech workers (0 = cores)")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads per worker")
