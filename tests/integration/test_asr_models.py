@@ -35,7 +35,8 @@ from speech.tts import EspeakSynthesizer
 
 pytestmark = pytest.mark.models
 
-VIVOS = Path(__file__).resolve().parent.parent / "data" / "vivos"
+ROOT = Path(__file__).resolve().parents[2]
+VIVOS = ROOT / "tests" / "data" / "vivos"
 
 # Measured: Whisper base (int8, beam 1) through the phone line makes 14 errors in these 32 words
 # (43.8 %; 42.4 % on all 20 vivos-dev files, benchmarks/speech.py). Pinned with headroom for
@@ -125,18 +126,40 @@ def test_whisper_on_silence_returns_nothing(whisper: AsrEngine) -> None:
     assert result.text == "" and result.confidence == 0.0
 
 
-def test_espeak_menu_phrases_round_trip_with_the_menu_vocabulary(whisper: AsrEngine) -> None:
-    # espeak-ng -> G.711 line -> Whisper biased with the menu vocabulary (the robotic voice is
-    # much harder than a person: unbiased, Whisper base gets almost none of these words)
-    phrases = ["tra cứu kết quả phản ánh", "cho tôi gặp điện thoại viên"]
-    synth = EspeakSynthesizer()
-    pairs = [
-        (p, whisper.transcribe(phone_line(synth.synthesize(p)), hotwords=MENU_VOCABULARY).text)
-        for p in phrases
+def test_espeak_phone_whisper_intent_round_trip(whisper: AsrEngine) -> None:
+    """espeak-ng → phone line → Whisper → intent router, on main-menu answers.
+
+    espeak's formant voice is far harder for Whisper base than a person, so this pins two
+    properties rather than a score: what Whisper hears is routed right, and what it garbles ends
+    as "no intent" (re-ask / keypad), never as a wrong intent acted on without asking.
+    Measured: 3 of these 5 right and accepted, 2 no intent. Unbiased, Whisper base gets almost
+    none of these words; biased, short answers may come back as other menu words — see
+    docs/decisions.md (Speech recognition).
+    """
+    from speech.intent import Decision, IntentRouter, load_intent_data
+
+    router = IntentRouter(load_intent_data(ROOT / "dialplans" / "intents.yaml"))
+    cases = [
+        ("tra cứu kết quả phản ánh", "complaint_status"),
+        ("cho tôi gặp điện thoại viên", "agent"),
+        ("tạm biệt", "goodbye"),
+        ("tôi muốn tra cứu hồ sơ", "dossier_status"),
+        ("nghe lại", "repeat"),
     ]
-    # measured: 2 errors in 11 words (18 %). Short phrases are fragile: biased, "nghe lại" may
-    # come back as other menu words — see docs/decisions.md (Speech recognition).
-    assert corpus_wer(pairs) <= 0.4, pairs
+    synth = EspeakSynthesizer()
+    right, acted_on_wrongly, seen = 0, [], []
+    for text, expected in cases:
+        heard = whisper.transcribe(
+            phone_line(synth.synthesize(text)), hotwords=MENU_VOCABULARY
+        ).text
+        result = router.route(heard)
+        seen.append((text, heard, result.intent, round(result.confidence, 2)))
+        if result.intent == expected:
+            right += 1
+        elif result.intent is not None and result.decision() is Decision.ACCEPT:
+            acted_on_wrongly.append(seen[-1])
+    assert right >= 3, seen
+    assert not acted_on_wrongly, acted_on_wrongly
 
 
 def test_asr_command_prints_json(capsys: pytest.CaptureFixture[str]) -> None:
