@@ -27,7 +27,9 @@ class VoskEngine:
 
     name = "vosk"
 
-    def __init__(self, model_dir: Path, *, unknown_word: str = "[unk]") -> None:
+    def __init__(
+        self, model_dir: Path, *, unknown_word: str = "[unk]", partial_every_s: float = 0.2
+    ) -> None:
         if not (model_dir / "am" / "final.mdl").exists():
             raise AsrModelMissingError(f"Vosk model directory {model_dir} has no am/final.mdl")
         try:
@@ -43,6 +45,9 @@ class VoskEngine:
         self.model_dir = model_dir
         # the grammar's out-of-vocabulary entry: "[unk]" in the Vosk models, "<UNK>" in Korean
         self.unknown_word = unknown_word
+        # a partial result every 200 ms is enough for a live call (barge-in, logging); asking
+        # after every 20 ms frame only produces 10 times as many identical strings
+        self.partial_every_s = partial_every_s
 
     def open_stream(self, *, rate: int = 8000, grammar: Sequence[str] | None = None) -> VoskStream:
         if grammar:
@@ -53,7 +58,7 @@ class VoskEngine:
         else:
             rec = self._vosk.KaldiRecognizer(self._model, float(rate))
         rec.SetWords(True)
-        return VoskStream(rec, rate, self.name)
+        return VoskStream(rec, rate, self.name, partial_every_s=self.partial_every_s)
 
     def transcribe(
         self,
@@ -74,8 +79,12 @@ class VoskEngine:
 class VoskStream:
     """One KaldiRecognizer; Vosk's own endpoints split segments, which we join."""
 
-    def __init__(self, recognizer: Any, rate: int, engine: str) -> None:
+    def __init__(
+        self, recognizer: Any, rate: int, engine: str, *, partial_every_s: float = 0.2
+    ) -> None:
         self._rec = recognizer
+        self._partial_every = max(1, int(rate * partial_every_s))
+        self._since_partial = 0
         self._rate = rate
         self._engine = engine
         self._segments: list[dict[str, Any]] = []
@@ -91,12 +100,16 @@ class VoskStream:
         if self._finished:
             raise AsrStreamError("Vosk stream already finished; open a new one")
         self._samples += len(pcm) // 2
+        self._since_partial += len(pcm) // 2
         try:
             if self._rec.AcceptWaveform(pcm):
                 self._segments.append(json.loads(self._rec.Result()))
                 partial = ""
-            else:
+            elif self._since_partial >= self._partial_every:
                 partial = str(json.loads(self._rec.PartialResult()).get("partial", ""))
+            else:
+                return None
+            self._since_partial = 0
         except Exception as exc:
             raise AsrStreamError(f"Vosk rejected {len(pcm)} bytes of audio: {exc}") from exc
         text = nfc(self._text(partial))
