@@ -166,15 +166,15 @@ def part_vosk(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def part_tts(args: argparse.Namespace) -> dict[str, Any]:
+    from speech.text import normalize_for_speech
     from speech.tts import EspeakSynthesizer, load_prompts
-    from speech.tts.spoken import spoken_form
 
     prompts = load_prompts(args.prompts)
     synth = EspeakSynthesizer()
     times, audio_s = [], 0.0
     for text in prompts.values():
         t = time.perf_counter()
-        audio = synth.synthesize(spoken_form(text))
+        audio = synth.synthesize(normalize_for_speech(text))
         times.append(time.perf_counter() - t)
         audio_s += audio.duration_s
     return {

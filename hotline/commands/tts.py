@@ -22,8 +22,8 @@ from hotline.errors import HotlineError
 from hotline.settings import Settings
 from speech.audio import Audio, ulaw_decode, ulaw_encode, write_wav
 from speech.errors import SpeechError
+from speech.text import normalize_for_speech
 from speech.tts import make_synthesizer
-from speech.tts.spoken import spoken_form
 
 HELP = "synthesise a Vietnamese text to an 8 kHz WAV (or print its spoken form)"
 
@@ -42,7 +42,7 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    words = spoken_form(args.text, southern=args.southern)
+    words = normalize_for_speech(args.text, southern=args.southern)
     if args.normalize_only:
         print(words)
         return 0

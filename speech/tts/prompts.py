@@ -87,10 +87,10 @@ def nfc(text: str) -> str:
 
 
 def default_normalize(text: str) -> str:
-    """NFC, numbers/codes/dates read out (``speech.tts.spoken.spoken_form``)."""
-    from speech.tts.spoken import spoken_form
+    """NFC, numbers/codes/dates read out (``speech.text.normalize_for_speech``)."""
+    from speech.text import normalize_for_speech
 
-    return spoken_form(text)
+    return normalize_for_speech(text)
 
 
 class PromptBuilder:
