@@ -191,6 +191,8 @@ _BENIGN = (
     re.compile(r"receive timeout on message .* jumping to label"),
     re.compile(r"^\s*$"),
     re.compile(r"^The following events occurred:?$"),
+    # sipp's scheduler was late (a loaded machine): a warning about sipp, not about the call
+    re.compile(r"Overload warning: the (minor|major) watchdog timer"),
 )
 _ERROR_START = re.compile(r"^\d{4}-\d{2}-\d{2}\s+\d{2}:\d{2}:\d{2}\.\d+\s+\d+\.\d+:\s*(.*)$")
 

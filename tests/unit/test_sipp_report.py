@@ -171,6 +171,10 @@ def test_errors_drop_label_jumps_and_keep_real_errors() -> None:
         "for Call-Id '1-1@127.0.0.1': while expecting '200' (index 44), received 'SIP/2.0 "
         "488 Not Acceptable Here'\n"
     )
+    text += (
+        "2026-11-25\t14:27:30.000000\t1795616850.000000: Overload warning: the minor watchdog "
+        "timer 500ms has been tripped (508), 119 trips remaining.\n"
+    )
     errors = parse_errors(text)
     assert len(errors) == 1
     assert errors[0].startswith("Aborting call on unexpected message")
