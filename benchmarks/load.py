@@ -489,7 +489,7 @@ def render(args: argparse.Namespace, result: Result) -> list[tuple[str, str]]:
             "responder CPU",
             f"{100 * result.responder_cpu:.1f}% of one core over {result.wall_s:.0f} s "
             f"(event-loop thread {100 * result.responder_main_cpu:.1f}%, other threads "
-            f"{100 * (result.responder_cpu - result.responder_main_cpu):.1f}%)",
+            f"{max(0.0, 100 * (result.responder_cpu - result.responder_main_cpu)):.1f}%)",
         ),
         (
             "Asterisk CPU",
