@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 import uuid as uuidlib
 import wave
@@ -457,14 +458,18 @@ class RecordListener:
         name = f"listen-{uniqueid.replace('.', '-')}-{uuidlib.uuid4().hex[:8]}"
         recorded = b""
         if not digits:
-            silence = max(1, round(max(silence_s, 1.0)))
+            # res_agi counts s= silence from the start of the recording too (not only after
+            # speech), so it must allow the caller no_input_s to begin: utterances in this
+            # fallback end after that much trailing silence, not silence_s.
+            silence = max(1, math.ceil(no_input_s))
             line = (
                 f'RECORD FILE {self.config.pbx_recordings}/{name} wav "{keys}" '
                 f"{int((no_input_s + max_speech_s) * 1000)} 0 s={silence}"
             )
             result = await self.ami.agi(channel, line, timeout=no_input_s + max_speech_s + 30)
             _check_alive(channel, result, "RECORD FILE")
-            if (result.value or 0) > 0:
+            # res_agi: "(dtmf)" carries the key; "(timeout)" carries ast_waitfor's leftover ms
+            if result.data == "dtmf" and (result.value or 0) > 0:
                 digits = chr(result.value or 0)
             else:
                 host = self.config.recordings_dir / f"{name}.wav"

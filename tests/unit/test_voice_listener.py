@@ -304,7 +304,7 @@ async def test_record_fallback_transcribes_the_recording(tmp_path: Path) -> None
         assert path.parent == tmp_path / "r" and path.name.startswith("listen-1-7-")
         return pcm
 
-    agi = FakeAgi(["200 result=0 endpos=8000", "200 result=0 (timeout) endpos=20000"])
+    agi = FakeAgi(["200 result=0 endpos=8000", "200 result=18984 (timeout) endpos=20000"])
     rec = FakeRecognizer()
     config = ListenerConfig(prompts_dir=tmp_path / "p", recordings_dir=tmp_path / "r")
     listener = RecordListener(agi, rec, config, reader=read)
@@ -312,7 +312,7 @@ async def test_record_fallback_transcribes_the_recording(tmp_path: Path) -> None
     assert heard.transcript == rec.text and not heard.barged_in and not heard.no_input
     assert agi.commands[0] == 'STREAM FILE /x/hello "0123456789*#"'
     assert agi.commands[1].startswith("RECORD FILE /var/lib/hotline/recordings/listen-1-7-")
-    assert agi.commands[1].endswith(' wav "0123456789*#" 20000 0 s=1')
+    assert agi.commands[1].endswith(' wav "0123456789*#" 20000 0 s=5')
 
 
 async def test_record_fallback_keys_during_the_prompt(tmp_path: Path) -> None:
@@ -331,3 +331,12 @@ async def test_record_fallback_hang_up(tmp_path: Path) -> None:
         await RecordListener(agi, FakeRecognizer(), config).listen(
             channel="C", uniqueid="1.9", prompts=["/x/a"]
         )
+
+
+async def test_record_fallback_a_key_during_the_recording(tmp_path: Path) -> None:
+    agi = FakeAgi(["200 result=0 endpos=8000", "200 result=51 (dtmf) endpos=1200"])
+    config = ListenerConfig(prompts_dir=tmp_path / "p", recordings_dir=tmp_path / "r")
+    heard = await RecordListener(agi, FakeRecognizer(), config).listen(
+        channel="C", uniqueid="1.10", prompts=["/x/a"]
+    )
+    assert (heard.digits, heard.transcript, heard.no_input) == ("3", "", False)
