@@ -36,6 +36,7 @@ from rich.console import Console
 
 from hotline.errors import HotlineError
 from hotline.settings import Settings
+from ivr.calllog import mask_number
 from ivr.sipp import CallReport, CallSpec, SippError, SipStep, place_call
 
 HELP = "place a test call with sipp (keys, speech) and print what happened"
@@ -104,10 +105,6 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--expect-refusal", action="store_true", help="exit 0 when the call is refused"
     )
-
-
-def _mask(number: str) -> str:
-    return number if len(number) < 7 else f"{number[:4]}***{number[-3:]}"
 
 
 def _synthesise(text: str, settings: Settings, out: Path) -> Path:
@@ -268,7 +265,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             raise HotlineError(str(exc)) from exc
         console.print(
             f"calling {spec.number} at {spec.sip_host}:{spec.sip_port} "
-            f"as {_mask(spec.caller_id)}"
+            f"as {mask_number(spec.caller_id)}"
             + (f", keys {args.dtmf!r} ({spec.mode})" if args.dtmf else "")
             + (f", speech {wav.name}" if wav else "")
         )

@@ -22,7 +22,8 @@ import numpy.typing as npt
 from ivr.sipp.errors import SippError
 from ivr.sipp.media import wav_from_pcm
 from ivr.sipp.pcap import UdpRecord, encode_pcap
-from ivr.sipp.rtp import PT_PCMU, RtpPacket, ulaw_decode
+from ivr.sipp.rtp import PT_PCMU, RtpPacket
+from speech.audio import ulaw_decode
 
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4

@@ -33,8 +33,8 @@ from ivr.sipp.rtp import (
     SAMPLES_PER_FRAME,
     RtpPacket,
     dtmf_event_payloads,
-    ulaw_encode,
 )
+from speech.audio import ulaw_encode  # one G.711 codec for caller and recogniser
 
 PAUSE_CHAR = ","  # in a key string: one second of silence, as phone diallers write it
 PAUSE_MS = 1000

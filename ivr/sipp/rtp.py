@@ -16,9 +16,6 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-import numpy as np
-import numpy.typing as npt
-
 from ivr.sipp.errors import MediaError
 
 RTP_VERSION = 2
@@ -150,31 +147,3 @@ def dtmf_event_payloads(key: str, duration_ms: int, *, volume: int = DTMF_VOLUME
         DtmfEvent(key, True, volume, final).to_bytes() for _ in range(END_PACKET_REPEATS)
     )
     return payloads
-
-
-# --- G.711 μ-law (ITU-T G.711, the classic Sun reference algorithm) ------------------------
-
-_BIAS = 0x84
-_CLIP = 32635
-
-
-def ulaw_encode(samples: npt.NDArray[np.int16]) -> bytes:
-    """Encode signed 16-bit linear PCM to μ-law bytes."""
-    pcm = samples.astype(np.int32)
-    sign = np.where(pcm < 0, 0x80, 0x00)
-    magnitude = np.minimum(np.abs(pcm), _CLIP) + _BIAS
-    exponent = np.clip(np.floor(np.log2(magnitude)).astype(np.int32) - 7, 0, 7)
-    mantissa = (magnitude >> (exponent + 3)) & 0x0F
-    encoded = ~(sign | (exponent << 4) | mantissa) & 0xFF
-    out: bytes = encoded.astype(np.uint8).tobytes()
-    return out
-
-
-def ulaw_decode(data: bytes) -> npt.NDArray[np.int16]:
-    """Decode μ-law bytes to signed 16-bit linear PCM."""
-    code = ~np.frombuffer(data, dtype=np.uint8).astype(np.int32) & 0xFF
-    sign = code & 0x80
-    exponent = (code >> 4) & 0x07
-    mantissa = code & 0x0F
-    magnitude = (((mantissa << 3) + _BIAS) << exponent) - _BIAS
-    return np.where(sign != 0, -magnitude, magnitude).astype(np.int16)

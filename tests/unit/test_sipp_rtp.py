@@ -12,9 +12,8 @@ from ivr.sipp.rtp import (
     RtpPacket,
     dtmf_code,
     dtmf_event_payloads,
-    ulaw_decode,
-    ulaw_encode,
 )
+from speech.audio import ulaw_decode, ulaw_encode
 
 
 def test_rtp_header_round_trip() -> None:
