@@ -49,6 +49,23 @@ from ivr.session import Event as SessionEvent
 
 log = logging.getLogger(__name__)
 
+# Q.850 texts as Asterisk prints them (main/causes.c), for causes we take from SoftHangupRequest,
+# which carries the number only.
+CAUSE_TEXT = {
+    1: "Unallocated (unassigned) number",
+    16: "Normal Clearing",
+    17: "User busy",
+    18: "No user responding",
+    19: "User alerting, no answer",
+    21: "Call Rejected",
+    27: "Destination out of order",
+    31: "Normal, unspecified",
+    34: "Circuit/channel congestion",
+    38: "Network out of order",
+    41: "Temporary failure",
+    127: "Interworking, unspecified",
+}
+
 FINISHED_KEPT = 1000
 
 
@@ -96,6 +113,7 @@ class Controller:
         self.executor = executor
         self.hotline_number = hotline_number
         self.calls: dict[str, _Call] = {}  # by channel name
+        self._soft_causes: dict[str, str] = {}  # channel -> cause of its SoftHangupRequest
         # the latest calls' outcomes (uniqueid -> outcome), bounded: for tests and status
         self.finished: OrderedDict[str, str] = OrderedDict()
         self.connections = 0
@@ -148,10 +166,20 @@ class Controller:
     def _dispatch(self, event: Event) -> None:
         if isinstance(event, AsyncAGIStart):
             self._on_agi_start(event)
+        elif event.name.lower() == "softhanguprequest":
+            # Asterisk 22 reports a caller's BYE as Hangup "Cause: 0 (Unknown)"; the precise
+            # cause (16, Normal Clearing) travels on the SoftHangupRequest just before it.
+            if event.channel in self.calls and (event.get("Cause") or "0") != "0":
+                self._soft_causes[event.channel] = event.get("Cause") or ""
         elif isinstance(event, Hangup):
-            call = self.calls.get(event.channel or "")
+            channel = event.channel or ""
+            soft = self._soft_causes.pop(channel, "")
+            call = self.calls.get(channel)
             if call is not None:
-                cause = f"{event.cause} {event.cause_txt or ''}".strip()
+                if not event.cause and soft.isdigit():
+                    cause = f"{soft} {CAUSE_TEXT.get(int(soft), '')}".strip()
+                else:
+                    cause = f"{event.cause} {event.cause_txt or ''}".strip()
                 call.runner.notify(ChannelHungUp(cause))
         elif event.name.lower() == "agentconnect":
             call = self.calls.get(event.channel or "")
