@@ -201,9 +201,7 @@ class AudioSocketListener:
         terminator: str = "#",
     ) -> Heard:
         prompt_pcm = b"".join(
-            await asyncio.gather(
-                *(asyncio.to_thread(load_prompt_pcm, self.config.host_prompt(p)) for p in prompts)
-            )
+            await asyncio.gather(*(self._load_prompt(channel, prompt) for prompt in prompts))
         )
         turn = Turn(
             TurnConfig(
@@ -247,6 +245,16 @@ class AudioSocketListener:
         if self.on_turn is not None:
             self.on_turn(stats)
         return heard
+
+    async def _load_prompt(self, channel: str, prompt: str) -> bytes:
+        """A prompt's audio; a missing or unreadable file is skipped (as a failed STREAM FILE
+        would be), so the caller still gets the turn."""
+        path = self.config.host_prompt(prompt)
+        try:
+            return await asyncio.to_thread(load_prompt_pcm, path)
+        except (OSError, EOFError, wave.Error, ValueError) as exc:
+            log.warning("listen on %s: prompt %s (%s) skipped: %s", channel, prompt, path, exc)
+            return b""
 
     async def _connected(
         self, channel: str, arrived: asyncio.Future[Connection], agi: asyncio.Task[AgiResult]

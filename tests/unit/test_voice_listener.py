@@ -340,3 +340,14 @@ async def test_record_fallback_a_key_during_the_recording(tmp_path: Path) -> Non
         channel="C", uniqueid="1.10", prompts=["/x/a"]
     )
     assert (heard.digits, heard.transcript, heard.no_input) == ("3", "", False)
+
+
+async def test_a_missing_prompt_is_skipped(server: AudioSocketServer, tmp_path: Path) -> None:
+    listener, _, _ = make(server, tmp_path, [])
+    heard = await listener.listen(
+        channel="PJSIP/a-7",
+        uniqueid="1.11",
+        prompts=["/var/lib/hotline/prompts/nope", prompt(tmp_path / "p", "ok", 0.2)],
+        no_input_s=0.2,
+    )
+    assert heard.no_input and listener.last.prompt_s == pytest.approx(0.2)
