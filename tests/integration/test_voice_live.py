@@ -26,7 +26,7 @@ from ivr.ami.errors import ChannelGoneError
 from ivr.ami.events import AsyncAGIStart, Event
 from ivr.sipp import CallReport, CallSpec, place_call
 from ivr.voice.audiosocket import AudioSocketServer
-from ivr.voice.listener import AudioSocketListener, ListenerConfig, RecordListener
+from ivr.voice.listener import AudioSocketListener, ListenerConfig, RecordListener, TurnStats
 from speech.asr import AsrConfig, wer
 from speech.workers import PoolConfig, SpeechPool
 from tests.fixtures.pbx import RunningPbx
@@ -289,3 +289,43 @@ async def test_record_file_fallback_transcribes_on_the_real_asterisk(
     assert wer(TRANSCRIPTS[name], heard.transcript) <= WER_BOUND, heard.transcript
     assert not heard.barged_in and not heard.no_input
     assert heard.recording is not None and heard.recording.is_file()
+
+
+async def test_one_callers_recognition_does_not_delay_anothers_prompt(
+    voice: Voice, tmp_path: Path
+) -> None:
+    """Two live calls on one listener (as wired): A's Whisper recognition (~2 s, in the worker
+    process) runs while B's 12 s prompt is being paced out on the same event loop."""
+    stats: dict[str, TurnStats] = {}
+    listener = AudioSocketListener(
+        ami=voice.ami,
+        server=voice.server,
+        recognizer=voice.pool,
+        config=voice.listener.config,
+        on_turn=lambda s: stats.__setitem__(s.channel, s),
+    )
+    a, a_id, a_call = await voice.call(
+        tmp_path,
+        "0912000507",
+        wav=VIVOS / "VIVOSSPK01_R015.wav",
+        wait_before_s=1.0,
+        hangup_after_s=15.0,
+    )
+    b, b_id, b_call = await voice.call(tmp_path, "0912000508", hangup_after_s=20.0)
+    heard_a, heard_b = await asyncio.gather(
+        listener.listen(channel=a, uniqueid=a_id, prompts=[]),
+        listener.listen(
+            channel=b, uniqueid=b_id, prompts=[f"{PBX_PROMPTS}/voice-test/long"], no_input_s=0.5
+        ),
+    )
+    await asyncio.gather(hang_up(voice, a, a_call), hang_up(voice, b, b_call))
+    sa, sb = stats[a], stats[b]
+    print(f"A: {heard_a}\nA stats {sa}\nB stats {sb}")
+    assert heard_a.transcript and heard_b.no_input
+    assert sa.ended_at and sa.transcript_at and sb.first_audio_at
+    # A's recognition ran entirely inside B's prompt ...
+    assert sb.first_audio_at < sa.ended_at < sa.transcript_at < sb.first_audio_at + 12.0
+    assert sa.transcript_at - sa.ended_at > 0.5
+    # ... and B's prompt kept its 20 ms pacing (a blocked loop would show the whole recognition)
+    assert sb.prompt_sent_s == pytest.approx(12.0)
+    assert sb.max_lag_s < 0.25, sb
