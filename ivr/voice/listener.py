@@ -90,6 +90,7 @@ class ListenerConfig:
     audiosocket_host: str = "127.0.0.1"  # as Asterisk dials it
     connect_timeout_s: float = 5.0
     early_s: float = 0.25  # pause before a speculative recognition starts
+    speculate_max_s: float = 10.0  # no speculation on longer utterances
 
     def host_prompt(self, prompt: str) -> Path:
         """``/var/lib/hotline/prompts/tts/ab12`` -> ``<prompts_dir>/tts/ab12.wav``."""
@@ -136,23 +137,34 @@ class _Speculation:
 class _Speculator:
     """One turn's speculative recognitions (started at pauses; at most one kept)."""
 
-    def __init__(self, recognizer: Recognizer, hints: Sequence[str], early_s: float) -> None:
+    def __init__(
+        self, recognizer: Recognizer, hints: Sequence[str], early_s: float, max_s: float
+    ) -> None:
         self.recognizer = recognizer
         self.hints = tuple(hints) or None
         self.early_s = early_s
+        self.max_s = max_s
         self.current: _Speculation | None = None
 
     def transcribe(self, pcm: bytes) -> Awaitable[Transcript]:
         return self.recognizer.transcribe(pcm, rate=RATE, hotwords=self.hints)
 
     def maybe_start(self, turn: Turn) -> None:
-        """Start recognising the utterance so far when the caller pauses (wins latency)."""
+        """Start recognising the utterance so far when the caller pauses (wins latency).
+
+        Not for long utterances (a complaint description pauses often, and each speculation
+        costs a whole recognition that cancelling cannot stop in the worker), and never two at
+        once: while one still runs, the next pause waits for it."""
         if not turn.heard_speech or turn.pause_s < self.early_s or turn.reason:
             return
-        samples = len(turn.utterance) // 2
+        samples = turn.utterance_samples
+        if samples > self.max_s * RATE:
+            return
         spec = self.current
         if spec is not None and spec.samples >= samples - int(turn.pause_s * RATE):
             return  # already recognising this much speech
+        if spec is not None and not spec.task.done():
+            return
         self.cancel()
         task: asyncio.Task[Transcript] = asyncio.ensure_future(self.transcribe(turn.utterance))
         task.add_done_callback(_retrieve)
@@ -220,7 +232,9 @@ class AudioSocketListener:
         address = f"{self.config.audiosocket_host}:{self.server.port}"
         agi = asyncio.create_task(self.ami.agi(channel, f"EXEC AudioSocket {turn_id},{address}"))
         connection: Connection | None = None
-        speculator = _Speculator(self.recognizer, hints, self.config.early_s)
+        speculator = _Speculator(
+            self.recognizer, hints, self.config.early_s, self.config.speculate_max_s
+        )
         try:
             connection = await self._connected(channel, arrived, agi)
             await self._run(connection, turn, prompt_pcm, stats, speculator)

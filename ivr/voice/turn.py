@@ -187,6 +187,10 @@ class Turn:
         return self.endpointer.speech_s if self.heard_speech else 0.0
 
     @property
+    def utterance_samples(self) -> int:
+        return len(self._utterance) // 2
+
+    @property
     def utterance(self) -> bytes:
         """The caller's utterance so far (pre-roll included), s16le 8 kHz."""
         return bytes(self._utterance)

@@ -351,3 +351,31 @@ async def test_a_missing_prompt_is_skipped(server: AudioSocketServer, tmp_path: 
         no_input_s=0.2,
     )
     assert heard.no_input and listener.last.prompt_s == pytest.approx(0.2)
+
+
+async def test_speculation_at_a_pause_is_used_when_no_speech_follows(
+    server: AudioSocketServer, tmp_path: Path
+) -> None:
+    listener, _, rec = make(server, tmp_path, [*speech(1.0), *quiet(1.0)])
+    await listener.listen(channel="S1", uniqueid="3.1", prompts=[], silence_s=0.6)
+    assert listener.last.speculative_hits == 1 and len(rec.calls) == 1
+
+
+async def test_speech_after_a_speculation_is_recognised_again_in_full(
+    server: AudioSocketServer, tmp_path: Path
+) -> None:
+    script: list[Step] = [*speech(0.6), *quiet(0.35), *speech(0.6), *quiet(1.0)]
+    listener, _, rec = make(server, tmp_path, script)
+    await listener.listen(channel="S2", uniqueid="3.2", prompts=[], silence_s=0.6)
+    # one speculation per pause; the second covers all the speech and is the one used
+    assert len(rec.calls) == 2 and rec.calls[1] > rec.calls[0] + 0.5 * 16000
+    assert listener.last.speculative_hits == 1
+
+
+async def test_no_speculation_on_long_utterances(server: AudioSocketServer, tmp_path: Path) -> None:
+    listener, _, rec = make(server, tmp_path, [*speech(1.0), *quiet(1.0)])
+    listener.config = ListenerConfig(
+        prompts_dir=tmp_path / "p", recordings_dir=tmp_path / "r", speculate_max_s=0.5
+    )
+    await listener.listen(channel="S3", uniqueid="3.3", prompts=[], silence_s=0.6)
+    assert listener.last.speculative_hits == 0 and len(rec.calls) == 1
