@@ -96,6 +96,8 @@ from speech.intent.model import Decision, IntentResult, Thresholds
 log = logging.getLogger(__name__)
 
 DIGITS = "0123456789"
+#: The recogniser's vocabulary in a yes/no confirmation turn.
+CONFIRM_HINTS = ("có", "không", "đúng", "đúng rồi", "không phải")
 
 
 class State(StrEnum):
@@ -402,6 +404,7 @@ class CallSession:
                     tuple(audio),
                     timeout,
                     self.config.speech_max_s,
+                    hints=CONFIRM_HINTS,
                     max_digits=1,
                     expect=("yes", "no"),
                 )
