@@ -6,7 +6,10 @@
 and prints, step by step, what the caller hears and what is recorded. Each argument is one
 input opportunity: a key ("1", "#", "*"), "~1" for a key pressed during the prompt (barge-in),
 "." for silence, "hangup" to hang up; after the last one the caller stays silent.
-Service answers are simulated (--dossier/--case choose the outcome).
+With --voice the `ask` nodes listen: "say:tôi muốn phản ánh về rác thải" is the caller speaking
+(routed by the real intent router over the province's wards; "say:...@0.3" sets the
+recogniser's confidence), keys work as before. Service answers are simulated (--dossier/--case
+choose the outcome); --closed simulates a call outside office hours.
 
 Examples:
   hotline flow check
@@ -14,6 +17,9 @@ Examples:
   hotline flow simulate 1 0 0 1 2 '#' hangup     a dossier lookup by keypad
   hotline flow simulate --texts 2 1 hangup       a complaint, with the Vietnamese texts
   hotline flow simulate --dossier not_found 1 9 '#' hangup
+  hotline flow simulate --voice 'say:tôi muốn phản ánh về rác thải' 'say:phường bạc liêu' \
+      'say:đúng rồi' 'say:rác đổ đầy đầu hẻm' 'say:đồng ý' hangup
+  hotline flow simulate --voice --closed 'say:cho tôi gặp điện thoại viên' 4
 
 Needs: nothing but the files in HOTLINE_DIALPLANS_DIR (HOTLINE_MENU_FILE).
 """
@@ -39,12 +45,23 @@ def register(parser: argparse.ArgumentParser) -> None:
     sim.add_argument("--case", choices=outcomes, default="found", help="case status lookup")
     sim.add_argument("--agent-answers", action="store_true", help="an agent takes the call")
     sim.add_argument("--texts", action="store_true", help="print each prompt's Vietnamese text")
+    sim.add_argument("--voice", action="store_true", help="ask nodes listen ('say:...' tokens)")
+    sim.add_argument("--closed", action="store_true", help="outside office hours")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from hotline.wiring import session_config
+    from dataclasses import replace
+
+    from cases.config import CONFIG_FILE, load_config
+    from hotline.wiring import build_router, load_province_voice, session_config
     from ivr.flows import ActionOutcome, FlowError, load_flow
-    from ivr.session import CreateCase, LookupCase, LookupDossier, ServiceReplied
+    from ivr.session import (
+        CreateCase,
+        LookupCase,
+        LookupDossier,
+        RequestCallback,
+        ServiceReplied,
+    )
     from ivr.session.machine import CallSession
     from ivr.session.simulate import Caller, SimulationError, run_call
 
@@ -90,9 +107,18 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             LookupDossier: dossier,
             LookupCase: case,
             CreateCase: ServiceReplied(ActionOutcome.CREATED, {"case_reference": "48213576"}),
+            RequestCallback: ServiceReplied(ActionOutcome.CREATED, {"case_reference": "50000017"}),
         },
     )
-    session = CallSession(flow, "simulated", session_config(settings))
+    config = replace(
+        session_config(settings, load_province_voice(settings)),
+        voice=args.voice,
+        office_open=not args.closed,
+    )
+    router = None
+    if args.voice:
+        router = build_router(settings, load_config(settings.dialplans_dir / CONFIG_FILE))
+    session = CallSession(flow, "simulated", config, router)
     try:
         lines = run_call(session, caller)
     except SimulationError as exc:
@@ -102,4 +128,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if args.texts and line.startswith("    play "):
             prompt_id = line.split()[1]
             print(f"      «{flow.prompts.get(prompt_id, '?')}»")
+        elif args.texts and line.startswith("    listen ["):
+            for item in line.split("[", 1)[1].split("]", 1)[0].split(", "):
+                if item.startswith("play "):
+                    print(f"      «{flow.prompts.get(item.split()[1], '?')}»")
     return 0

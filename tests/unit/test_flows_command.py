@@ -39,3 +39,25 @@ def test_simulate_a_dossier_lookup(capsys: pytest.CaptureFixture[str]) -> None:
 def test_simulate_not_found(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["flow", "simulate", "--dossier", "not_found", "1", "9", "#", "hangup"]) == 0
     assert "    play dossier_not_found" in capsys.readouterr().out
+
+
+def test_simulate_a_voice_complaint(capsys: pytest.CaptureFixture[str]) -> None:
+    script = [
+        "say:tôi muốn phản ánh về rác thải",
+        "say:phường bạc liêu",
+        "say:đúng rồi",
+        "say:rác đổ đầy đầu hẻm",
+        "say:đồng ý",
+        "hangup",
+    ]
+    assert main(["flow", "simulate", "--voice", "--texts", *script]) == 0
+    out = capsys.readouterr().out
+    assert "create case category=environment" in out and "place=Phường Bạc Liêu" in out
+    assert "«Quý vị cần tra cứu hồ sơ, phản ánh hiện trường" in out
+
+
+def test_simulate_outside_office_hours(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["flow", "simulate", "--voice", "--closed", "say:gặp điện thoại viên", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "ngoài giờ làm việc" in out and "từ thứ Hai đến thứ Sáu" in out  # from province.yaml
+    assert "request a call-back" in out and "transfer to queue" not in out

@@ -19,6 +19,7 @@ from ivr.flows import ActionOutcome, Flow
 from ivr.ports import Outcome
 from ivr.session import (
     CallAnswered,
+    CallResumed,
     CallSession,
     Command,
     CreateCase,
@@ -27,10 +28,12 @@ from ivr.session import (
     Listen,
     LookupCase,
     LookupDossier,
+    PlaybackFinished,
     RequestCallback,
     ServiceReplied,
     SessionConfig,
     SessionError,
+    ShutdownRequested,
     TurnHeard,
 )
 from speech.intent import IntentRouter, load_intent_data
@@ -344,3 +347,75 @@ def test_description_kept_without_transcript_is_still_filed(
     assert session.slots["description"] == "" and session.slots["recording"] == "/rec/x.wav"
     assert isinstance(out[-1], Listen)  # the confirmation turn
     assert Path(str(session.slots["recording"])).name == "x.wav"
+
+
+def test_keys_outside_the_choices_and_short_codes_are_no_matches(
+    flow: Flow, router: IntentRouter
+) -> None:
+    _session, lines = voice_call(flow, router, ["7", "8", "9", "hangup"])
+    assert "    · note voice_main keypad_fallback=main no_matches=2" in lines
+    _session, lines = voice_call(flow, router, ["3", "123456789#", "#", "hangup"])
+    assert "    · no_match case_voice digits=123456789#" in lines  # more than 8 digits
+    assert "    · no_match case_voice digits=#" in lines  # nothing before '#'
+    assert "    · note case_voice keypad_fallback=case_code no_matches=2" in lines
+
+
+def test_a_confirmation_by_key_2_or_nonsense_asks_again(flow: Flow, router: IntentRouter) -> None:
+    _session, lines = voice_call(
+        flow, router, ["say:hồ sơ", "2", "say:hồ sơ", "say:con mèo", "hangup"]
+    )
+    decisions = [ln.split("decision=")[1].split()[0] for ln in lines if "decision=" in ln]
+    assert decisions == ["confirm", "denied", "confirm", "unclear"]
+    assert "    · note voice_main keypad_fallback=main no_matches=2" in lines
+
+
+def test_category_heard_unsurely_is_confirmed_with_its_label(
+    flow: Flow, router: IntentRouter
+) -> None:
+    _session, lines = voice_call(
+        flow, router, ["say:phản ánh", "say:giao thông@0.2", "1", "hangup"]
+    )
+    confirm = next(ln for ln in lines if "muốn phản ánh về" in ln)
+    assert "muốn phản ánh về giao thông không" in confirm
+    assert "    · node report_place" in lines
+
+
+def test_silent_description_goes_to_report_empty_after_retries(
+    flow: Flow, router: IntentRouter
+) -> None:
+    _session, lines = voice_call(flow, router, ["2", "1", ".", ".", ".", ".", ".", ".", "."])
+    i = lines.index("    · node report_describe")
+    assert "    · node report_empty" in lines[i:]
+    assert not any("create case" in ln for ln in lines)
+
+
+def test_silence_transfers_once_when_configured(flow: Flow, router: IntentRouter) -> None:
+    config = SessionConfig(voice=True, transfer_after_failures=True)
+    _session, lines = voice_call(flow, router, [], config)
+    assert "    · note voice_main failures=4 to=agent_hours" in lines
+    assert sum("transfer to queue" in ln for ln in lines) == 1
+
+
+def test_resumed_voice_call_apologises_in_the_same_turn(flow: Flow, router: IntentRouter) -> None:
+    session = CallSession(flow, "v5", VOICE, router)
+    lines = run_call(session, Caller(["hangup"]), first=CallResumed())
+    assert any(
+        ln.startswith("    listen [play reconnect_apology, play main_menu_voice]") for ln in lines
+    )
+
+
+def test_a_key_typed_during_the_welcome_answers_the_voice_menu(
+    flow: Flow, router: IntentRouter
+) -> None:
+    _session, lines = voice_call(flow, router, ["~3", "48213576", "hangup"])
+    assert "    · digits voice_main digits=3" in lines
+    assert "    lookup case 48213576" in lines
+
+
+def test_shutdown_while_listening_says_goodbye(flow: Flow, router: IntentRouter) -> None:
+    session = CallSession(flow, "v6", VOICE, router)
+    session.step(CallAnswered())
+    out = session.step(PlaybackFinished())
+    assert isinstance(out[-1], Listen)
+    out = session.step(ShutdownRequested())
+    assert any(getattr(c, "prompt", "") == "shutdown_goodbye" for c in out)
