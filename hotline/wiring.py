@@ -9,6 +9,8 @@ errors; the rules live in `cases`.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -328,3 +330,18 @@ async def build_listener(
     server = AudioSocketServer(settings.audiosocket_host, settings.audiosocket_port)
     await server.start()
     return AudioSocketListener(ami, server, recognizer, config), server
+
+
+@asynccontextmanager
+async def open_listener(settings: Settings, ami: AgiRunner) -> AsyncIterator[Listener]:
+    """The process's one speech pool (models loaded once per worker) and the voice `Listener`
+    over it, for `hotline run`: ``async with open_listener(settings, ami) as listener: ...``."""
+    from speech.workers import PoolConfig, SpeechPool
+
+    async with SpeechPool(PoolConfig.from_settings(settings)) as pool:
+        listener, server = await build_listener(settings, ami, pool)
+        try:
+            yield listener
+        finally:
+            if server is not None:
+                await server.close()
