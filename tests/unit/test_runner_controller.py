@@ -16,6 +16,7 @@ from ivr.ami.errors import ChannelGoneError
 from ivr.ami.events import Event, Headers, make_event
 from ivr.calllog import CallLog
 from ivr.controller import Controller
+from ivr.flows.hours import parse_office_hours
 from ivr.runner import CallServices, RunnerConfig
 from ivr.services import CallbackRequest, CaseAnswer, Complaint, DossierAnswer, LookupStatus
 from ivr.session import SessionConfig
@@ -188,4 +189,27 @@ async def test_a_malformed_event_is_logged_not_raised(
     ami.emit(event("AsyncAGIStart", Channel="PJSIP/x-1", Uniqueid="1.1", Env="agi_x%ZZ"))
     assert "could not handle AMI event AsyncAGIStart on PJSIP/x-1" in caplog.text
     assert not controller.calls
+    calllog.close()
+
+
+async def test_office_hours_are_decided_per_call(tmp_path: Path) -> None:
+    ami = FakeAmi()
+    controller, _recorder, calllog = make(tmp_path, ami)
+    never = parse_office_hours({"weekly": {}})  # closed every day
+    controller.office_hours = never
+    await ami.login()
+    ami.emit(
+        event(
+            "AsyncAGIStart",
+            Channel="PJSIP/sipp-9",
+            Uniqueid="17.9",
+            CallerIDNum="0912000009",
+            Env="agi_extension%3A%2019009120%0A",
+        )
+    )
+    await settle(lambda: "PJSIP/sipp-9" in controller.calls)
+    session = controller.calls["PJSIP/sipp-9"].runner.session
+    assert session.config.office_open is False
+    assert controller.session_config.office_open is True  # the shared config is untouched
+    await controller.stop(timeout_s=5)
     calllog.close()
