@@ -192,7 +192,7 @@ async def test_spoken_complaint_becomes_a_case_and_its_number_is_read_back(
     async with voice_hotline(pbx, engine, voice) as hotline:
         caller = "0912200001"
         spec = hotline.spec(
-            tmp_path, caller, wav=audio, wait_before_s=0.0, hangup_after_s=20.0, max_call_s=90.0
+            tmp_path, caller, wav=audio, wait_before_s=0.0, hangup_after_s=8.0, max_call_s=90.0
         )
         report = await place_call(spec)
         record = await hotline.closed_record(caller, timeout_s=20)
