@@ -239,6 +239,7 @@ def session_config(settings: Settings, province: ProvinceVoice | None = None) ->
         agent_queue=settings.agent_queue,
         transfer_after_failures=settings.transfer_after_failures,
         office_hours=hours.spoken(southern=southern) if hours else "",
+        schedule=hours,
     )
 
 
@@ -263,6 +264,7 @@ def build_call_path(
     fmt = cd.DossierCodeFormat(cases_config.dossier_template)
     builder = PromptBuilder(_PromptSettings(settings, prompts))
     province = load_province_voice(settings)
+    router = build_router(settings, cases_config)
     return CallPath(
         engine=engine,
         recorder=SqlCallRecorder(engine),
@@ -270,6 +272,7 @@ def build_call_path(
             dossiers=DossierDirectoryAdapter(directory, fmt),
             cases=CaseDeskAdapter(engine, cases_config, recordings),
             tts=builder,
+            router=router,
         ),
         flow=load_menu(settings),
         session_config=session_config(settings, province),
@@ -280,7 +283,7 @@ def build_call_path(
             queue_context="hotline-queue",
             southern=province.southern,
         ),
-        router=build_router(settings, cases_config),
+        router=router,
         office_hours=province.office_hours,
     )
 

@@ -103,8 +103,9 @@ class Controller:
         office_hours: OfficeHours | None = None,
     ) -> None:
         self.ami = ami
-        self.router = router  # voice: the intent router of every call's session
-        self.office_hours = office_hours  # None: agents are always there
+        # voice: the intent router of every call's session; office hours decided per call
+        self.router = router or services.router
+        self.office_hours = office_hours or session_config.schedule
         self.flow = flow
         self.session_config = session_config
         self.services = services

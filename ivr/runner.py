@@ -67,6 +67,7 @@ from ivr.session import (
     DigitTimeout,
     Event,
     Hangup,
+    IntentRoute,
     Listen,
     LookupCase,
     LookupDossier,
@@ -158,6 +159,7 @@ class CallServices:
     cases: CaseDesk
     tts: Synthesizer
     listener: Listener | None = None  # voice turns; None: the keypad hotline
+    router: IntentRoute | None = None  # what voice turns mean (speech.intent.IntentRouter)
 
 
 class _Suspended(Exception):

@@ -35,6 +35,7 @@ from enum import StrEnum
 from pathlib import PurePath
 from typing import Any, Protocol
 
+from ivr.flows.hours import OfficeHours
 from ivr.flows.model import (
     KEYS,
     Action,
@@ -120,8 +121,9 @@ class SessionConfig:
     agent_queue: str = "hotline-agents"
     transfer_after_failures: bool = False
     voice: bool = False  # a Listener is wired: `ask` nodes listen (else their keypad fallback)
-    office_open: bool = True  # decided per call from the office-hours schedule
+    office_open: bool = True  # decided per call from `schedule` (by the controller)
     office_hours: str = ""  # the schedule as said to callers (slot `office_hours`)
+    schedule: OfficeHours | None = None  # agents' office hours; None: always there
     thresholds: Thresholds = field(default_factory=Thresholds)
     asr_confirm_below: float = 0.35  # a sure intent heard this unsurely is confirmed anyway
     speech_max_s: float = 15.0  # longest answer of a non-text turn
