@@ -184,7 +184,7 @@ async def running_hotline(
     controller = Controller(
         ami=ami,
         flow=flow,
-        session_config=path.session_config,
+        session_config=dataclasses.replace(path.session_config, schedule=None),  # agents: always
         services=services,
         calllog=calllog,
         runner_config=dataclasses.replace(

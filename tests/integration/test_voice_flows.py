@@ -153,7 +153,7 @@ async def voice_hotline(
     controller = Controller(
         ami=ami,
         flow=path.flow,
-        session_config=path.session_config,
+        session_config=dataclasses.replace(path.session_config, schedule=None),  # agents: always
         services=services,
         calllog=calllog,
         runner_config=dataclasses.replace(
