@@ -152,6 +152,7 @@ _FIELDS: dict[str, tuple[set[str], set[str]]] = {
             "timeout_ms",
             "max_speech_s",
             "hints",
+            "clear",
         },
     ),
     "hours": ({"open", "closed"}, set()),
@@ -388,6 +389,10 @@ def _parse_ask(node_id: str, raw: Mapping[str, Any], r: _NodeReader) -> AskNode:
         r.problem("'hints' must be a list of words or phrases")
         hints_raw = []
     terminator = r.keys("terminator", "#")
+    clear_raw = raw.get("clear", [])
+    if not isinstance(clear_raw, list) or not all(isinstance(c, str) for c in clear_raw):
+        r.problem("'clear' must be a list of slot names")
+        clear_raw = []
     node = AskNode(
         id=node_id,
         prompt=r.text("prompt"),
@@ -411,6 +416,7 @@ def _parse_ask(node_id: str, raw: Mapping[str, Any], r: _NodeReader) -> AskNode:
         timeout_ms=r.opt_integer("timeout_ms", 500, 60_000),
         max_speech_s=r.opt_integer("max_speech_s", 1, 600),
         hints=tuple(unicodedata.normalize("NFC", h) for h in hints_raw),
+        clear=tuple(clear_raw),
     )
     if capture is not Capture.CHOICE:
         if node.slot is None or node.next is None:

@@ -210,6 +210,7 @@ class AskNode:
     timeout_ms: int | None = None  # no-input timeout; None: settings.digit_timeout_ms
     max_speech_s: int | None = None  # None: 15 s, or settings.record_max_s for text
     hints: tuple[str, ...] = ()
+    clear: tuple[str, ...] = ()  # slots emptied on entry (a new request starts afresh)
 
     def expect(self) -> tuple[str, ...]:
         """The intents the router may answer with at this node."""

@@ -252,6 +252,8 @@ class CallSession:
                 note = Mark(StepKind.NOTE, node=node_id, detail={"office": _open_word(is_open)})
                 return [*out, note, *self._enter(target, key, preface)]
             case AskNode():
+                for slot in node.clear:
+                    self.slots.pop(slot, None)
                 filled = node.skip_if is not None and self.slots.get(node.skip_if) not in (None, "")
                 if filled and node.next:
                     value = str(self.slots.get(node.skip_if or ""))

@@ -419,3 +419,19 @@ def test_shutdown_while_listening_says_goodbye(flow: Flow, router: IntentRouter)
     assert isinstance(out[-1], Listen)
     out = session.step(ShutdownRequested())
     assert any(getattr(c, "prompt", "") == "shutdown_goodbye" for c in out)
+
+
+def test_a_second_complaint_in_the_same_call_is_asked_its_category(
+    flow: Flow, router: IntentRouter
+) -> None:
+    first = [
+        "say:tôi muốn phản ánh về rác thải",
+        "say:không biết",
+        "say:không nhớ",
+        f"say:{DESCRIPTION}",
+        "say:đồng ý",
+        "9",  # back to the menu after the read-back
+    ]
+    _session, lines = voice_call(flow, router, [*first, "say:tôi muốn phản ánh", "hangup"])
+    i = max(n for n, ln in enumerate(lines) if "node voice_main" in ln)
+    assert any("listen [play report_category_voice]" in ln for ln in lines[i:])
