@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SYSTEM_PACKAGES := debootstrap debian-archive-keyring sip-tester espeak-ng sox zstd postgresql python3-venv python3-dev gcc git ca-certificates
 
-.PHONY: run test system venv postgres pbx prompts lint pytest teardown help
+.PHONY: run test system venv postgres pbx prompts models lint pytest teardown help
 
 help:
 	@echo "make run   - install what is missing, start the local Asterisk and the call controller"
@@ -40,6 +40,9 @@ pbx: system venv
 prompts: venv
 	$(BIN)/hotline prompts build
 
+models: venv
+	$(BIN)/hotline models fetch whisper-base
+
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -48,9 +51,9 @@ lint: venv
 pytest: venv
 	HOTLINE_TEST_STRICT=1 $(BIN)/pytest -q
 
-test: system venv postgres pbx prompts lint pytest
+test: system venv postgres pbx prompts models lint pytest
 
-run: system venv pbx prompts
+run: system venv pbx prompts models
 	$(BIN)/hotline db upgrade
 	$(BIN)/hotline run
 

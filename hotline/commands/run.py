@@ -11,11 +11,17 @@ Calls and cases are relayed from the outbox into the IOC case database (HOTLINE_
 on a thread of their own; with the IOC down they wait and arrive later (--no-sync: relay apart
 with `hotline sync run`).
 
+Voice: `ask` nodes of the menu listen to the caller (AudioSocket, or RECORD FILE with
+HOTLINE_LISTEN_BACKEND=record) and recognise speech in a pool of HOTLINE_SPEECH_WORKERS worker
+processes (default: one per core; Whisper base unless HOTLINE_ASR_ENGINE=vosk). With
+--keypad-only no model is loaded and every voice menu runs as its keypad twin.
+
 SIGTERM or Ctrl-C: every live caller hears a polite goodbye and is hung up, then it exits 0.
 
 Examples:
   hotline run                       the controller, against the local Asterisk
   hotline run --check               only load and validate the menu and the settings
+  hotline run --keypad-only         keys only (no speech workers)
   HOTLINE_AMI_PORT=15038 hotline run -v   another Asterisk, debug logging
 
 Needs: a running Asterisk (hotline pbx up), a migrated database (hotline db upgrade) and the
@@ -51,6 +57,11 @@ log = logging.getLogger("hotline.run")
 
 def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
+        "--keypad-only",
+        action="store_true",
+        help="no speech recognition: voice menus run as their keypad twins (no speech workers)",
+    )
+    parser.add_argument(
         "--no-sync",
         action="store_true",
         help="do not relay the outbox into the IOC database here (run `hotline sync run` apart)",
@@ -85,7 +96,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     relay = None if args.no_sync else _start_relay(settings, path)
     try:
-        return asyncio.run(_serve(settings, path, args.stop_timeout))
+        return asyncio.run(_serve(settings, path, args.stop_timeout, voice=not args.keypad_only))
     finally:
         if relay is not None:
             relay[0].set()
@@ -127,8 +138,20 @@ def _check_database(path: CallPath) -> None:
         )
 
 
-async def _serve(settings: Settings, path: CallPath, stop_timeout: float) -> int:
+async def _serve(settings: Settings, path: CallPath, stop_timeout: float, voice: bool) -> int:
     ami = AmiClient(settings.ami_host, settings.ami_port, settings.ami_user, settings.ami_secret)
+    async with contextlib.AsyncExitStack() as stack:
+        if voice:
+            from hotline.wiring import open_listener
+
+            log.info("starting %d speech workers (models load once per worker)", settings.workers)
+            listener = await stack.enter_async_context(open_listener(settings, ami))
+            path = path.with_listener(listener)
+        code = await _control(settings, path, ami, stop_timeout)
+    return code
+
+
+async def _control(settings: Settings, path: CallPath, ami: AmiClient, stop_timeout: float) -> int:
     calllog = CallLog(path.recorder)
     executor = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="call-io")
     controller = Controller(

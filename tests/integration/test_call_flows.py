@@ -362,6 +362,8 @@ async def test_sigterm_says_goodbye_to_live_callers(pbx: RunningPbx, tmp_path: P
         "HOTLINE_ASTERISK_PROMPTS_DIR": "/var/lib/hotline/prompts/calltest",
         "HOTLINE_RECORDINGS_DIR": str(pbx.config.recordings_dir),
         "HOTLINE_DIGIT_TIMEOUT_MS": "3000",
+        "HOTLINE_IOC_DATABASE_URL": f"sqlite:///{tmp_path / 'ioc.db'}",
+        "HOTLINE_AUDIOSOCKET_PORT": str(pbx.config.audiosocket_port),
     }
     log_path = tmp_path / "run.log"
     with log_path.open("wb") as log_file:
@@ -400,7 +402,8 @@ async def test_sigterm_says_goodbye_to_live_callers(pbx: RunningPbx, tmp_path: P
                     is not None
                 )
 
-        await until(call_recorded, 10)
+        await until(call_recorded, 30)
+        assert call_recorded(), log_path.read_text()
         await asyncio.sleep(1.0)
         proc.send_signal(signal.SIGTERM)
         report = await call
