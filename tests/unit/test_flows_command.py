@@ -11,7 +11,7 @@ from hotline.cli import main
 
 def test_check_reports_ok(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["flow", "check"]) == 0
-    assert "menu.yaml: 41 nodes" in capsys.readouterr().out
+    assert "menu.yaml: 44 nodes" in capsys.readouterr().out
 
 
 def test_check_lists_problems(

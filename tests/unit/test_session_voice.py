@@ -435,3 +435,16 @@ def test_a_second_complaint_in_the_same_call_is_asked_its_category(
     _session, lines = voice_call(flow, router, [*first, "say:tôi muốn phản ánh", "hangup"])
     i = max(n for n, ln in enumerate(lines) if "node voice_main" in ln)
     assert any("listen [play report_category_voice]" in ln for ln in lines[i:])
+
+
+def test_after_a_read_back_repeat_then_goodbye_by_voice(flow: Flow, router: IntentRouter) -> None:
+    session, lines = voice_call(
+        flow,
+        router,
+        ["say:kết quả phản ánh", "48213576#", "say:nhắc lại giúp tôi", "say:cảm ơn, tạm biệt"],
+    )
+    check_snapshot("voice_case_repeat_goodbye", lines)
+    says = [ln for ln in lines if ln.startswith("    say ") and "Phản ánh mã số" in ln]
+    assert len(says) == 2  # read back, then again on "nhắc lại"
+    assert lines[-2] == "    hang up: completed (flow goodbye)"
+    assert session.outcome is Outcome.COMPLETED
