@@ -275,7 +275,10 @@ def build_call_path(
             router=router,
         ),
         flow=load_menu(settings),
-        session_config=session_config(settings, province),
+        session_config=replace(
+            session_config(settings, province),
+            place_hints=tuple(p.ward_name for p in PlaceDirectory(cases_config).all()),
+        ),
         runner_config=RunnerConfig(
             prompts_dir=prompts,
             recordings_dir=recordings,

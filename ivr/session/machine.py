@@ -124,6 +124,7 @@ class SessionConfig:
     office_open: bool = True  # decided per call from `schedule` (by the controller)
     office_hours: str = ""  # the schedule as said to callers (slot `office_hours`)
     schedule: OfficeHours | None = None  # agents' office hours; None: always there
+    place_hints: tuple[str, ...] = ()  # the served wards' names: the recogniser's vocabulary
     thresholds: Thresholds = field(default_factory=Thresholds)
     asr_confirm_below: float = 0.35  # a sure intent heard this unsurely is confirmed anyway
     speech_max_s: float = 15.0  # longest answer of a non-text turn
@@ -425,7 +426,8 @@ class CallSession:
                 no_input_ms=timeout,
                 max_speech_s=float(max_speech),
                 silence_s=self.config.description_silence_s if text else 0.8,
-                hints=node.hints,
+                hints=node.hints
+                + (self.config.place_hints if node.capture is Capture.PLACE else ()),
                 keep_audio=text,
                 max_digits=max_digits,
                 terminator=node.terminator,

@@ -448,3 +448,18 @@ def test_after_a_read_back_repeat_then_goodbye_by_voice(flow: Flow, router: Inte
     assert len(says) == 2  # read back, then again on "nhắc lại"
     assert lines[-2] == "    hang up: completed (flow goodbye)"
     assert session.outcome is Outcome.COMPLETED
+
+
+def test_the_place_turn_gets_the_wards_as_recogniser_hints(
+    flow: Flow, router: IntentRouter
+) -> None:
+    config = SessionConfig(voice=True, place_hints=("Phường Bạc Liêu", "Xã Hòa Bình"))
+    session = CallSession(flow, "v7", config, router)
+    session.step(CallAnswered())
+    session.step(PlaybackFinished())
+    out = session.step(TurnHeard(transcript="tôi muốn phản ánh về rác thải", confidence=0.9))
+    place_turn = out[-1]
+    assert isinstance(place_turn, Listen) and place_turn.audio[0].prompt == "report_place_ask"  # type: ignore[union-attr]
+    assert place_turn.hints[-2:] == ("Phường Bạc Liêu", "Xã Hòa Bình")
+    main = session.flow.nodes["voice_main"]
+    assert "Phường Bạc Liêu" not in getattr(main, "hints", ())
