@@ -35,6 +35,7 @@ from hotline.wiring import build_call_path
 from ivr.ami import AmiClient
 from ivr.calllog import CallLog
 from ivr.controller import Controller
+from ivr.flows import TransferNode
 from ivr.sipp import place_call
 from ivr.voice.audiosocket import AudioSocketServer
 from ivr.voice.listener import AudioSocketListener, ListenerConfig
@@ -146,6 +147,11 @@ async def voice_hotline(
         ),
     )
     path = path.with_listener(listener)
+    nodes = dict(path.flow.nodes)
+    agent = nodes["agent"]
+    assert isinstance(agent, TransferNode)
+    nodes["agent"] = dataclasses.replace(agent, timeout_s=2)  # nobody answers: quickly
+    path = dataclasses.replace(path, flow=dataclasses.replace(path.flow, nodes=nodes))
     texts: list[str] = []
     services = dataclasses.replace(path.services, tts=RecordingSynth(path.services.tts, texts))
     calllog = CallLog(path.recorder)
@@ -294,4 +300,28 @@ async def test_nonsense_falls_back_to_the_keypad_then_ends_politely(
     assert {"keypad_fallback": "main", "no_matches": "2"} in notes
     prompts = [s.prompt for s in record.steps if s.kind == "prompt"]
     assert prompts[-1] == "goodbye_failures" and "main_menu" in prompts
+    assert record.outcome == "completed"
+
+
+async def test_no_agent_then_a_callback_request_by_key(
+    pbx: RunningPbx, engine: Engine, voice: Voice, tmp_path: Path
+) -> None:
+    async with voice_hotline(pbx, engine, voice) as hotline:
+        caller = "0912200005"
+        spec = hotline.spec(tmp_path, caller, dtmf="0,,,,,3", wait_before_s=2.5, hangup_after_s=8.0)
+        report = await place_call(spec)
+        record = await hotline.closed_record(caller)
+    assert report.ok, _explain(report, record, pbx)
+    steps = _steps(record)
+    assert "digits:voice_main=0" in steps and "node:agent" in steps, steps
+    queue = [s.detail["queue_result"] for s in record.steps if "queue_result" in s.detail]
+    assert queue and queue[0] in ("TIMEOUT", "JOINEMPTY"), queue
+    assert "digits:agent_busy_voice=3" in steps, steps
+    with session_factory(engine)() as session:
+        case = session.scalars(select(Case)).one()
+        assert case.category == "other" and "gọi lại" in case.description
+        assert case.call_uniqueid == record.uniqueid
+        reference = case.reference
+    said = [s.detail["text"] for s in record.steps if s.kind == "prompt" and "text" in s.detail]
+    assert any(read_digits(reference, groups=(4, 4)) in text for text in said), said
     assert record.outcome == "completed"
