@@ -175,6 +175,8 @@ def _describe_event(event: Any, channels: set[str], caller: str) -> str | None:
         if command.upper().startswith("STREAM FILE"):
             target = command.split()[2] if len(command.split()) > 2 else "?"
             return f"plays prompt {target.rsplit('/', 1)[-1]}"
+        if command.upper().startswith("EXEC AUDIOSOCKET"):
+            return "listens: prompt streamed over AudioSocket, speech or keys (barge-in)"
         return f"AGI {command}"
     if name == "dtmfend":
         if (event.get("Direction") or "").lower() != "received":
@@ -182,6 +184,9 @@ def _describe_event(event: Any, channels: set[str], caller: str) -> str | None:
         return f"Asterisk received key {event.get('Digit')} ({event.get('DurationMs')} ms)"
     if name == "asyncagiend":
         return "the call left AsyncAGI"
+    if name == "softhanguprequest":
+        # Asterisk 22 puts the real cause of a BYE here; the Hangup after it says 0 (Unknown)
+        return f"hang-up requested: cause {event.get('Cause')}"
     if name == "hangup":
         return f"hang-up: cause {event.get('Cause')} ({event.get('Cause-txt')})"
     return None
