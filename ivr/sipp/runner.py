@@ -48,6 +48,7 @@ from ivr.sipp.report import (
     summarize,
 )
 from ivr.sipp.scenario import Move, PlayPcap, ScenarioPlan, SendInfo, Wait, build_scenario
+from ivr.sipp.script import script_keys, script_segments
 from ivr.sipp.spec import CallSpec, DtmfMode, LoadSpec
 
 log = logging.getLogger(__name__)
@@ -147,6 +148,7 @@ def plan_call(spec: CallSpec, log_dir: Path) -> ScenarioPlan:
     keys = parse_keys(spec.dtmf, key_ms=spec.key_ms, gap_ms=spec.gap_ms)
     if spec.mode is DtmfMode.RFC2833:
         segments: list[Segment] = [Silence(wait_ms)] if wait_ms else []
+        segments += script_segments(spec.script)
         segments += keys
         if speech is not None:
             segments.append(speech)
@@ -258,7 +260,7 @@ def prepare_call(
         log_dir=log_dir,
         scenario=scenario,
         command=tuple(command),
-        keys=keys_only(spec.dtmf),
+        keys=keys_only(spec.dtmf) + script_keys(spec.script),
         expected_s=expected,
         media_port=media_port,
         local_port=local_port,

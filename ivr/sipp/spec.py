@@ -8,12 +8,16 @@ Timeline of one call placed from a `CallSpec`::
         then: hangup_after_s later we send BYE; or, if hangup_after_s is None, we wait for
         the far end's BYE (at most max_call_s from the answer, then we send BYE ourselves).
 
+With a `script` (`ivr.sipp.script`: Pause, Keys, Speech in any order) the input phase is
+wait_before_s then the script's steps, all in the one RTP stream, instead of keys then speech.
+
 A BYE from the far end at any point ends the call and is answered with 200 OK.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -21,6 +25,7 @@ from pathlib import Path
 from ivr.sipp.errors import ScenarioError
 from ivr.sipp.media import DEFAULT_GAP_MS, DEFAULT_KEY_MS, PAUSE_CHAR
 from ivr.sipp.rtp import DTMF_EVENTS
+from ivr.sipp.script import Step
 
 _NUMBER = re.compile(r"^[0-9*#+]{1,32}$")
 _CALLER = re.compile(r"^[0-9A-Za-z+*#_.\-\[\]]{1,48}$")
@@ -49,6 +54,8 @@ class CallSpec:
     speech (any PCM WAV; converted to 8 kHz μ-law), sent after the keys. `local_port=0` and
     `media_port=0` pick free ports, so calls can run side by side. `record_to`, when set,
     receives a WAV of the audio the PBX sent back (captured on loopback; needs root).
+    `script` (a sequence of `Pause`/`Keys`/`Speech`, kept as a tuple) replaces `dtmf` and `wav`
+    when keys and speech must interleave; it needs RFC 4733 keys (they ride the RTP stream).
     """
 
     sip_host: str = "127.0.0.1"
@@ -67,8 +74,16 @@ class CallSpec:
     max_call_s: float = 120.0
     log_dir: Path | None = None
     record_to: Path | None = None
+    script: Sequence[Step] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "script", tuple(self.script))
+        if self.script and (self.dtmf or self.wav is not None):
+            raise ScenarioError("a call has either a script or dtmf/wav, not both")
+        if self.script and DtmfMode(self.dtmf_mode) is not DtmfMode.RFC2833:
+            raise ScenarioError(
+                f"a script needs dtmf_mode rfc2833 (keys ride its RTP stream), not {self.dtmf_mode}"
+            )
         if not _NUMBER.match(self.number):
             raise ScenarioError(f"dialled number {self.number!r} is not 1-32 of 0-9 * # +")
         if not _CALLER.match(self.caller_id):
