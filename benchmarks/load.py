@@ -36,7 +36,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import secrets
 import shutil
 import signal
 import subprocess
@@ -58,12 +57,12 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from hotline.commands.pbx import private_config  # noqa: E402
 from hotline.settings import load_settings  # noqa: E402
 from ivr.ami.client import AmiClient  # noqa: E402
 from ivr.ami.errors import AmiError  # noqa: E402
 from ivr.pbx import LocalPbx, PbxConfig  # noqa: E402
 from ivr.pbx.cache import remove_tree  # noqa: E402
-from ivr.pbx.freeports import pick_ports  # noqa: E402
 from ivr.sipp import CallSpec, LoadReport, LoadSpec, place_call, run_load  # noqa: E402
 
 DOCS = REPO / "docs" / "benchmarks.md"
@@ -191,25 +190,7 @@ def ensure_prompts(console: Console) -> None:
 
 
 def make_config(base: Path, rtp_span: int) -> PbxConfig:
-    settings = load_settings()
-    ports = pick_ports(rtp_span)
-    return PbxConfig(
-        root=base / "root",
-        ami_port=ports.ami_port,
-        ami_user="hotline-bench",
-        ami_secret=secrets.token_hex(16),
-        sip_port=ports.sip_port,
-        rtp_start=ports.rtp_start,
-        rtp_end=ports.rtp_end,
-        audiosocket_port=ports.audiosocket_port,
-        hotline_number=settings.hotline_number,
-        agent_queue=settings.agent_queue,
-        prompts_dir=base / "prompts",
-        recordings_dir=base / "recordings",
-        cache_dir=settings.asterisk_cache_dir,
-        debian_mirror=settings.debian_mirror,
-        dialplans_dir=settings.dialplans_dir,
-    )
+    return private_config(load_settings(), base, ami_user="hotline-bench", rtp_span=rtp_span)
 
 
 def start_responder(

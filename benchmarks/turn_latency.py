@@ -45,13 +45,13 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from hotline.commands.pbx import private_config
 from hotline.settings import load_settings
 from ivr.ami.client import AmiClient
 from ivr.ami.errors import AmiError
 from ivr.ami.events import AsyncAGIStart, Event
 from ivr.pbx import LocalPbx, PbxConfig
 from ivr.pbx.cache import remove_tree
-from ivr.pbx.freeports import pick_ports
 from ivr.sipp import CallSpec, place_call
 from ivr.voice.audiosocket import AudioSocketServer
 from ivr.voice.listener import AudioSocketListener, ListenerConfig
@@ -83,24 +83,7 @@ def tone(path: Path, seconds: float) -> None:
 
 
 def pbx_config(base: Path) -> PbxConfig:
-    settings = load_settings()
-    ports = pick_ports()
-    return PbxConfig(
-        root=base / "root",
-        ami_port=ports.ami_port,
-        ami_user="bench",
-        ami_secret="bench-secret-" + os.urandom(6).hex(),
-        sip_port=ports.sip_port,
-        rtp_start=ports.rtp_start,
-        rtp_end=ports.rtp_end,
-        audiosocket_port=ports.audiosocket_port,
-        hotline_number=settings.hotline_number,
-        agent_queue=settings.agent_queue,
-        prompts_dir=base / "prompts",
-        recordings_dir=base / "recordings",
-        cache_dir=settings.asterisk_cache_dir,
-        debian_mirror=settings.debian_mirror,
-    )
+    return private_config(load_settings(), base, ami_user="bench")
 
 
 class Bench:

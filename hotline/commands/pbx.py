@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import secrets
 import sys
 import time
 from pathlib import Path
@@ -33,6 +34,7 @@ from hotline.settings import Settings
 from ivr.pbx import LocalPbx, PbxConfig, PbxError
 from ivr.pbx.cache import remove_tree, tarball_path
 from ivr.pbx.dialplan_check import assert_safe
+from ivr.pbx.freeports import pick_ports
 from ivr.pbx.render import render_all
 
 HELP = "the local Asterisk (chroot on 127.0.0.1): up | down | status | logs | cli | render"
@@ -54,6 +56,36 @@ def config_from_settings(settings: Settings) -> PbxConfig:
         prompts_dir=settings.prompts_path.resolve(),
         recordings_dir=(settings.recordings_dir or settings.state_dir / "recordings").resolve(),
         cache_dir=settings.asterisk_cache_dir,
+        debian_mirror=settings.debian_mirror,
+        dialplans_dir=settings.dialplans_dir,
+    )
+
+
+def private_config(
+    settings: Settings,
+    base: Path,
+    *,
+    ami_user: str = "hotline-test",
+    rtp_span: int | None = None,
+    cache_dir: Path | None = None,
+) -> PbxConfig:
+    """A private PBX under `base` (tests, benchmarks): free random ports, a random AMI secret,
+    its own prompts and recordings dirs; the rest from `settings`."""
+    ports = pick_ports() if rtp_span is None else pick_ports(rtp_span)
+    return PbxConfig(
+        root=base / "root",
+        ami_port=ports.ami_port,
+        ami_user=ami_user,
+        ami_secret=secrets.token_hex(16),
+        sip_port=ports.sip_port,
+        rtp_start=ports.rtp_start,
+        rtp_end=ports.rtp_end,
+        audiosocket_port=ports.audiosocket_port,
+        hotline_number=settings.hotline_number,
+        agent_queue=settings.agent_queue,
+        prompts_dir=base / "prompts",
+        recordings_dir=base / "recordings",
+        cache_dir=cache_dir or settings.asterisk_cache_dir,
         debian_mirror=settings.debian_mirror,
         dialplans_dir=settings.dialplans_dir,
     )
