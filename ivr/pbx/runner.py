@@ -385,12 +385,7 @@ class LocalPbx:
                     self._signal(pid, signal.SIGKILL)
                     if not self._wait_gone(pid, 3.0):
                         raise PbxStopError(f"Asterisk pid {pid} in {self.config.root} won't die")
-        if self._process is not None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self._process.wait(timeout=1)
-            self._process = None
-        unmount_under(self.config.root)
-        self.config.pid_file.unlink(missing_ok=True)
+        self._reap()
         return pid is not None
 
     def kill(self) -> bool:
@@ -403,13 +398,17 @@ class LocalPbx:
             self._signal(pid, signal.SIGKILL)
             if not self._wait_gone(pid, 5.0):
                 raise PbxStopError(f"Asterisk pid {pid} in {self.config.root} survived SIGKILL")
+        self._reap()
+        return pid is not None
+
+    def _reap(self) -> None:
+        """After Asterisk is gone: collect our child, sweep leftover mounts, drop the pid file."""
         if self._process is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self._process.wait(timeout=1)
             self._process = None
         unmount_under(self.config.root)
         self.config.pid_file.unlink(missing_ok=True)
-        return pid is not None
 
     def _signal(self, pid: int, signum: signal.Signals) -> None:
         if self._is_ours(pid):  # re-check right before: pids get reused
