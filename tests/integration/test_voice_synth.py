@@ -26,6 +26,7 @@ from sqlalchemy import Engine, select
 
 from cases.db import session_factory
 from cases.models import CallRecord, Case
+from hotline.commands.call import SAY_VOICE, SAY_WPM
 from ivr.sipp import Keys, Pause, Speech, place_call
 from speech.audio import write_wav
 from speech.text import read_digits
@@ -51,8 +52,7 @@ PLACE = "ở phường Vĩnh Trạch"
 DESCRIPTION = "đầu hẻm rác chất đống mấy ngày không ai dọn"
 # espeak-ng's Vietnamese at 120 words a minute (150 is its default): clear enough through the
 # phone line for Whisper base with the flow's hints ("... về lạc thải" -> complaint/environment)
-VOICE = "vi+m3"
-WPM = 120
+VOICE, WPM = SAY_VOICE, SAY_WPM  # the voice `hotline call --say` speaks with
 # end of the caller's speech -> our answer (endpointing + Whisper + the prompt): measured ~2 s
 TURN_S = 2.0
 # speak this long after a turn's answer starts: inside the ask window (prompt + 6 s no-input),
