@@ -106,9 +106,8 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "default secrets are refused outside development; set " + ", ".join(bad)
                 )
-            for name, host in (("HOTLINE_AMI_SECRET", self.ami_secret),):
-                if len(host) < 12:
-                    raise ValueError(f"{name} is too short (12 characters at least)")
+            if len(self.ami_secret) < 12:
+                raise ValueError("HOTLINE_AMI_SECRET is too short (12 characters at least)")
         return self
 
     # --- derived paths --------------------------------------------------------------------------
