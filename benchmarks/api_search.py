@@ -20,7 +20,8 @@ as a supervisor (sees everything) and as an agent (own cases only), for:
   cases: overdue      open cases past their due time
 
 Then the composite indexes (caller/outcome/intent + started_at; status/category/handler +
-created_at) are dropped and everything is measured again.
+created_at; status + due_at) are dropped and everything is measured again. Case lists count
+up to 10,001 (the API's capped count), call searches exactly.
 
 Needs: PostgreSQL on 127.0.0.1:5432 (role hotline / hotline-dev, database hotline_test;
 scripts/postgres-up.sh) for the postgres backend: a fresh schema is used and dropped.
@@ -72,6 +73,7 @@ INDEXES = {
     "ix_cases_status_created": ("cases", "status, created_at"),
     "ix_cases_category_created": ("cases", "category, created_at"),
     "ix_cases_handler_created": ("cases", "handled_by, created_at"),
+    "ix_cases_status_due": ("cases", "status, due_at"),
 }
 
 

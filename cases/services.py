@@ -360,6 +360,8 @@ def _filtered(query: Select[Any], f: CaseFilter) -> Select[Any]:
     if f.caller is not None:
         query = query.where(Case.caller == f.caller)
     if f.overdue_at is not None:
+        # One range of ix_cases_status_due per open status (migration 0002): the count reads
+        # the index only. Same rule as `Case.is_overdue` (strictly past due, not done).
         open_statuses = [s for s in CaseStatus if s not in _DONE]
         query = query.where(Case.status.in_(open_statuses), Case.due_at < f.overdue_at)
     return query

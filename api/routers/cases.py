@@ -47,6 +47,9 @@ Reference = Annotated[
         "dots and dashes are ignored)",
     ),
 ]
+COUNT_LIMIT = 10_000
+"""A list's `count` stops at COUNT_LIMIT + 1 ("more than 10,000"), as a paged list shows it:
+an exact count of a broad filter (overdue: half the table) costs more than the page itself."""
 WRITE_RESPONSES: dict[int | str, dict[str, object]] = {
     404: {"model": Problem, "description": "no such case (or not one of yours)"},
     409: {"model": Problem, "description": "the workflow does not allow this change"},
@@ -126,7 +129,12 @@ def create_case(
     return _detail(session, user, case, clock)
 
 
-@router.get("", summary="List cases (filters, paging; newest first)")
+@router.get(
+    "",
+    summary="List cases (filters, paging; newest first)",
+    description=f"`count` is exact up to {COUNT_LIMIT:,}; beyond that it is {COUNT_LIMIT + 1:,} "
+    f"(more than {COUNT_LIMIT:,} match).",
+)
 def list_cases(
     session: SessionDep,
     user: CurrentUser,
@@ -168,6 +176,7 @@ def list_cases(
         ),
         offset=offset,
         limit=limit,
+        count_limit=COUNT_LIMIT,
     )
     data = [case_public(session, user, c, reveal=reveal, now=now) for c in rows]
     if reveal:
