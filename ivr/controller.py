@@ -25,7 +25,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 from ivr.ami.errors import AmiError
@@ -101,11 +101,13 @@ class Controller:
         hotline_number: str = "",
         router: IntentRoute | None = None,
         office_hours: OfficeHours | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.ami = ami
         # voice: the intent router of every call's session; office hours decided per call
         self.router = router or services.router
         self.office_hours = office_hours or session_config.schedule
+        self.clock = clock  # "now" for the office hours (tests inject a fixed moment)
         self.flow = flow
         self.session_config = session_config
         self.services = services
@@ -210,7 +212,7 @@ class Controller:
     def _start_call(self, call: CallStarted, first: SessionEvent) -> None:
         config = self.session_config
         if self.office_hours is not None:  # decided once per call, when it arrives
-            config = replace(config, office_open=self.office_hours.is_open(datetime.now(UTC)))
+            config = replace(config, office_open=self.office_hours.is_open(self.clock()))
         session = CallSession(self.flow, call.uniqueid, config, self.router)
         runner = CallRunner(
             ami=self.ami,
