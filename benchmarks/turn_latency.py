@@ -174,7 +174,12 @@ class Bench:
         pool = SpeechPool(
             PoolConfig(
                 workers=args.workers or settings.workers,
-                asr=AsrConfig.from_settings(settings, engine=args.engine, cpu_threads=args.threads),
+                asr=AsrConfig.from_settings(
+                    settings,
+                    engine=args.engine,
+                    cpu_threads=args.threads,
+                    whisper_window=args.window,
+                ),
                 prompts_path=self.config.prompts_dir,
             )
         )
@@ -267,6 +272,12 @@ def main() -> int:
         "--early", type=float, default=0.25, help="pause that starts a speculative ASR (0 = off)"
     )
     parser.add_argument("--engine", default="whisper", choices=("whisper", "vosk"))
+    parser.add_argument(
+        "--window",
+        default="fit",
+        choices=("fit", "full"),
+        help="Whisper encoder window: fitted to short turns (default) or the full 30 s",
+    )
     parser.add_argument("--workers", type=int, default=0, help="speech workers (0 = cores)")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads per worker")
     parser.add_argument("--bound", type=float, default=1.5, help="p95 bound for 'carried', s")

@@ -89,6 +89,7 @@ class Settings(BaseSettings):
     prompts_dir: Path | None = None  # default: state_dir / "prompts"
     asr_engine: str = "whisper"  # "whisper" or "vosk"
     whisper_model_dir: Path | None = None  # default: the packaged Whisper base, joined in cache
+    whisper_window: str = "fit"  # "fit" (short turns: encoder window fitted) or "full" (30 s)
     vosk_model_dir: Path | None = None
     models_dir: Path = Path.home() / ".cache" / "hotline" / "models"  # joined/fetched models
     speech_workers: int = 0  # 0 = number of cores

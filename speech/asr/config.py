@@ -32,6 +32,9 @@ class AsrSettings(Protocol):
     @property
     def models_dir(self) -> Path: ...
 
+    @property
+    def whisper_window(self) -> str: ...
+
 
 @dataclass(frozen=True)
 class AsrConfig:
@@ -43,6 +46,7 @@ class AsrConfig:
     compute_type: str = "int8"
     cpu_threads: int = 1
     hotwords: tuple[str, ...] = ()
+    whisper_window: str = "fit"  # "fit": short utterances get a fitted encoder window
     vosk_unknown_word: str = "[unk]"
 
     def __post_init__(self) -> None:
@@ -58,6 +62,7 @@ class AsrConfig:
             models_dir=settings.models_dir,
             whisper_model_dir=settings.whisper_model_dir,
             vosk_model_dir=settings.vosk_model_dir,
+            whisper_window=settings.whisper_window,
         )
         return replace(base, **overrides)  # type: ignore[arg-type]
 
@@ -80,6 +85,7 @@ def load_engine(config: AsrConfig) -> AsrEngine:
             compute_type=config.compute_type,
             cpu_threads=config.cpu_threads,
             hotwords=config.hotwords,
+            window=config.whisper_window,
         )
     from speech.asr.vosk import VoskEngine
 

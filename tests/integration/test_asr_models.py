@@ -28,6 +28,7 @@ from speech.asr import (
 from speech.asr.base import AsrEngine
 from speech.asr.models import packaged_whisper_base, vosk_korean_model
 from speech.asr.vosk import VoskEngine
+from speech.asr.whisper import WhisperEngine
 from speech.audio import PHONE_RATE, Audio, frames, phone_line, read_wav
 from speech.tts import EspeakSynthesizer
 
@@ -106,6 +107,22 @@ def test_whisper_stream_ends_on_trailing_silence(whisper: AsrEngine) -> None:
 def test_whisper_on_silence_returns_nothing(whisper: AsrEngine) -> None:
     result = whisper.transcribe(silence(2.0))
     assert result.text == "" and result.confidence == 0.0
+
+
+def test_fitted_and_full_windows_hear_the_same_sentence(whisper: AsrEngine) -> None:
+    """A short turn is decoded with the fitted window, audio near 30 s with the full one; both
+    hear the sentence (the corpus WER of the default, fitted, is pinned in test_asr_vivos20)."""
+    assert isinstance(whisper, WhisperEngine) and whisper.window == "fit"
+    name, ref = vivos_rows()[2]
+    sentence = phone_line(read_wav(VIVOS / name))
+    short = whisper.transcribe(join(silence(0.3), sentence, silence(0.5)))
+    # 28 s: over the fitted limit (audio + margin >= 30 s), so the full-window path decodes it
+    long_audio = join(silence(0.3), sentence, silence(28.0 - sentence.duration_s))
+    long = whisper.transcribe(long_audio)
+    assert long_audio.duration_s + whisper.fit_margin_s >= 30.0
+    assert wer(ref, short.text) <= 0.5, short.text
+    assert wer(ref, long.text) <= 0.5, long.text
+    assert 0.0 < short.confidence <= 1.0
 
 
 def test_espeak_phone_whisper_intent_round_trip(whisper: AsrEngine) -> None:
