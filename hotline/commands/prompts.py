@@ -1,4 +1,4 @@
-"""Build the audio of every Vietnamese prompt that the menus play.
+"""Build the audio of every Vietnamese prompt that the menus play, and clean up old read-backs.
 
 `hotline prompts build` reads `prompts: {id: text}` from `$HOTLINE_DIALPLANS_DIR/prompts.yaml`
 and writes `<prompts_dir>/<id>.wav` (8 kHz mono 16-bit, what Asterisk plays) for each id:
@@ -9,10 +9,18 @@ and writes `<prompts_dir>/<id>.wav` (8 kHz mono 16-bit, what Asterisk plays) for
 
 A second run synthesises nothing that has not changed.
 
+`hotline prompts prune` deletes the dynamic read-backs (a dossier's status, a complaint
+number: `tts/<hash>.wav`, synthesised during calls) not used for more than --older-than days.
+Each reuse during a call sets the file's mtime, so the age is the time since it was last
+played. It never touches `<prompts_dir>/<id>.wav`, the recorded prompts, the cache files the
+built prompts were copied from, or a file still being written (a temporary name).
+
 Examples:
   hotline prompts build
   hotline prompts build --file /tmp/prompts.yaml
   HOTLINE_TTS_BACKEND=gtts hotline prompts build
+  hotline prompts prune --dry-run          # what would go, and how many bytes
+  hotline prompts prune --older-than 30
 
 Needs: espeak-ng (apt-get install espeak-ng) for the default backend; internet for gtts.
 """
@@ -20,6 +28,7 @@ Needs: espeak-ng (apt-get install espeak-ng) for the default backend; internet f
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
 from rich.console import Console
@@ -28,9 +37,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from hotline.errors import HotlineError
 from hotline.settings import Settings
 from speech.errors import SpeechError
-from speech.tts import PromptBuilder, PromptStatus, load_prompts
+from speech.tts import PromptBuilder, PromptStatus, load_prompts, prune_dynamic
 
-HELP = "synthesise the Vietnamese prompts of dialplans/prompts.yaml into WAV files"
+HELP = "synthesise the prompts of dialplans/prompts.yaml (build); delete old read-backs (prune)"
+DAY_S = 86_400.0
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -47,9 +57,25 @@ def register(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="prompt file (default: $HOTLINE_DIALPLANS_DIR/prompts.yaml)",
     )
+    prune = sub.add_parser(
+        "prune",
+        help="delete <prompts_dir>/tts/<hash>.wav read-backs not played for --older-than days",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    prune.add_argument(
+        "--older-than",
+        type=float,
+        default=7.0,
+        metavar="DAYS",
+        help="unused for more than this many days (default 7; 0.5 = 12 hours)",
+    )
+    prune.add_argument("--dry-run", action="store_true", help="list what would go, delete nothing")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.prompts_command == "prune":
+        return _prune(settings, older_than_days=args.older_than, dry_run=args.dry_run)
     source: Path = args.file or settings.dialplans_dir / "prompts.yaml"
     console = Console(stderr=True)
     try:
@@ -72,5 +98,22 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             report = builder.build_all(prompts, progress=advance)
     except SpeechError as exc:
         raise HotlineError(f"prompts from {source}: {exc}") from exc
+    print(report.summary())
+    return 0
+
+
+def _prune(settings: Settings, *, older_than_days: float, dry_run: bool) -> int:
+    try:
+        report = prune_dynamic(
+            settings.prompts_path,
+            older_than_s=older_than_days * DAY_S,
+            now=time.time(),
+            dry_run=dry_run,
+        )
+    except (SpeechError, OSError) as exc:
+        raise HotlineError(f"prompts prune in {settings.prompts_path}: {exc}") from exc
+    verb = "would remove" if dry_run else "removed"
+    for f in report.removed:
+        print(f"{verb} tts/{f.name}  {f.size:,} bytes, unused {f.idle_s / DAY_S:.1f} days")
     print(report.summary())
     return 0

@@ -6,6 +6,7 @@ Public API::
     builder = PromptBuilder(settings)              # settings.tts_backend, prompts_path, ...
     path = builder.ensure("Mã hồ sơ của quý vị là ...")   # -> <prompts_dir>/tts/<hash>.wav
     report = builder.build_all(load_prompts(settings.dialplans_dir / "prompts.yaml"))
+    prune_dynamic(settings.prompts_path, older_than_s=7 * 86400, now=time.time())
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from speech.tts.prompts import (
     PromptBuilder,
     PromptConfig,
     PromptStatus,
+    PruneReport,
     load_prompts,
     make_synthesizer,
+    prune_dynamic,
 )
 
 __all__ = [
@@ -30,11 +33,13 @@ __all__ = [
     "PromptBuilder",
     "PromptConfig",
     "PromptStatus",
+    "PruneReport",
     "Synthesizer",
     "Throttle",
     "TtsTransport",
     "decode_audio_bytes",
     "load_prompts",
     "make_synthesizer",
+    "prune_dynamic",
     "to_phone_audio",
 ]

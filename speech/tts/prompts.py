@@ -10,11 +10,17 @@ Layout under ``prompts_dir`` (bind-mounted read-only into the PBX at /var/lib/ho
 Precedence: a recorded ``<recorded_prompts_dir>/<id>.wav`` (a voice talent) always wins over
 synthesis; it is converted to 8 kHz mono s16 on the way. A text whose hash file exists is never
 synthesised again, so a rebuild after changing one prompt costs one synthesis.
+
+Clean-up: reusing a cached file sets its mtime to now, so a ``tts/<hash>.wav``'s mtime is when
+it was last played or built. `prune_dynamic` deletes those not used for a while, except the
+sources of the built ``<id>.wav`` prompts (same bytes); nothing else in the dir is touched.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -31,6 +37,11 @@ CACHE_FORMAT = "v2-8k-s16-spoken"
 """Bumped when the synthesis pipeline changes, so every cached file is rebuilt."""
 PROMPT_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 BACKENDS = ("espeak", "gtts")
+CACHE_NAME = re.compile(r"^[0-9a-f]{32}\.wav$")
+"""A ``tts/`` file `cache_path` names; anything else there (``write_wav``'s ``.<name>.*.tmp``
+while a file is being written) is never pruned."""
+
+log = logging.getLogger(__name__)
 
 
 class PromptConfig(Protocol):
@@ -130,6 +141,7 @@ class PromptBuilder:
             raise PromptError("cannot build a prompt from an empty text")
         path = self.cache_path(text)
         if path.exists():
+            _mark_used(path)
             return path, PromptStatus.CACHED
         try:
             audio = self.synthesizer.synthesize(spoken)
@@ -191,6 +203,85 @@ class PromptBuilder:
             if progress is not None:
                 progress(prompt_id, status)
         return report
+
+
+def _mark_used(path: Path) -> None:
+    """mtime = now: `prune_dynamic` keeps what was used lately."""
+    try:
+        os.utime(path)
+    except OSError as exc:  # a read-only prompts dir still plays; only the clean-up is blind
+        log.warning("cannot mark %s as used (%s): prune may remove it", path.name, exc)
+
+
+@dataclass(frozen=True, slots=True)
+class PrunedFile:
+    name: str
+    size: int
+    idle_s: float  # seconds since last use (mtime)
+
+
+@dataclass
+class PruneReport:
+    """What `prune_dynamic` removed (or, with dry_run, would remove) and what it kept."""
+
+    directory: Path
+    dry_run: bool
+    removed: list[PrunedFile] = field(default_factory=list)
+    kept_recent: int = 0
+    kept_static: int = 0  # sources of built <id>.wav prompts
+
+    @property
+    def removed_bytes(self) -> int:
+        return sum(f.size for f in self.removed)
+
+    def summary(self) -> str:
+        verb = "would remove" if self.dry_run else "removed"
+        return (
+            f"{self.directory}: {verb} {len(self.removed)} file(s), {self.removed_bytes:,} bytes; "
+            f"kept {self.kept_recent} used lately and {self.kept_static} behind built prompts"
+        )
+
+
+def _fingerprint(path: Path) -> tuple[int, str]:
+    data = path.read_bytes()
+    return len(data), hashlib.sha256(data).hexdigest()
+
+
+def prune_dynamic(
+    prompts_dir: Path, *, older_than_s: float, now: float, dry_run: bool = False
+) -> PruneReport:
+    """Delete ``<prompts_dir>/tts/<hash>.wav`` files whose mtime is more than `older_than_s`
+    before `now` (epoch seconds). Kept: files used since, files whose bytes are those of a
+    built ``<prompts_dir>/<id>.wav`` (the next ``prompts build`` would need them again), and
+    any name `cache_path` does not make (temp files of a write in progress). The prompts in
+    ``prompts_dir`` itself and the recorded prompts are never touched."""
+    if older_than_s < 0:
+        raise PromptError(f"prune age must be >= 0 seconds, not {older_than_s}")
+    tts_dir = prompts_dir / "tts"
+    report = PruneReport(directory=tts_dir, dry_run=dry_run)
+    if not tts_dir.is_dir():
+        return report
+    cutoff = now - older_than_s
+    static: set[tuple[int, str]] | None = None
+    for path in sorted(tts_dir.iterdir()):
+        if not CACHE_NAME.match(path.name) or not path.is_file() or path.is_symlink():
+            continue
+        stat = path.stat()
+        if stat.st_mtime >= cutoff:
+            report.kept_recent += 1
+            continue
+        if static is None:  # read the built prompts once, and only if something is old
+            static = {_fingerprint(p) for p in prompts_dir.glob("*.wav") if p.is_file()}
+        if static and _fingerprint(path) in static:
+            report.kept_static += 1
+            continue
+        if not dry_run:
+            if path.stat().st_mtime >= cutoff:  # used while we were looking
+                report.kept_recent += 1
+                continue
+            path.unlink(missing_ok=True)
+        report.removed.append(PrunedFile(path.name, stat.st_size, now - stat.st_mtime))
+    return report
 
 
 def _write_if_changed(target: Path, data: bytes, audio: Audio) -> None:
