@@ -29,6 +29,7 @@ render() {
     -e "s|{{agent_queue}}|$(escape "${HOTLINE_AGENT_QUEUE:-hotline-agents}")|g" \
     -e "s|{{prompts_path}}|/var/lib/hotline/prompts|g" \
     -e "s|{{recordings_path}}|/var/lib/hotline/recordings|g" \
+    -e "s|{{agent_phones}}|; (none configured: HOTLINE_AGENT_PHONES)|g" \
     "$1"
 }
 

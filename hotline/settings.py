@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     audiosocket_port: int = 9092
     listen_backend: str = "audiosocket"  # "audiosocket" (live, barge-in) or "record" (fallback)
     agent_queue: str = "hotline-agents"
+    agent_phones: str = ""  # agents' SIP phones on 127.0.0.1, "agent-101@5071,agent-102@5072"
     asterisk_prompts_dir: str = "/var/lib/hotline/prompts"  # prompts_dir as Asterisk sees it
 
     # --- call handling (ivr) ----------------------------------------------------------------

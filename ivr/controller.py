@@ -188,7 +188,8 @@ class Controller:
             call = self.calls.get(event.channel or "")
             if call is not None:
                 agent = event.get("MemberName") or event.get("DestChannel") or ""
-                call.runner.notify(AgentAnswered(agent))
+                hold = event.get("HoldTime") or ""
+                call.runner.notify(AgentAnswered(agent, int(hold) if hold.isdigit() else None))
 
     def _on_agi_start(self, event: AsyncAGIStart) -> None:
         channel = event.channel or ""

@@ -128,6 +128,7 @@ class AgiRestarted:
 @dataclass(frozen=True, slots=True)
 class AgentAnswered:
     agent: str = ""
+    wait_s: int | None = None  # how long the caller waited in the queue (AgentConnect HoldTime)
 
 
 @dataclass(frozen=True, slots=True)
@@ -502,7 +503,7 @@ class CallRunner:
                 raise ChannelGoneError(self.channel, "lost in the queue") from None
             if isinstance(notice, AgentAnswered):
                 answered = True
-                events.append(AgentConnected(notice.agent))
+                events.append(AgentConnected(notice.agent, notice.wait_s))
             elif isinstance(notice, ChannelHungUp):
                 return [*events, CallerHungUp(notice.cause)]
             elif isinstance(notice, ConnectionRestored):

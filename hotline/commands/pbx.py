@@ -17,6 +17,7 @@ Example: HOTLINE_AMI_SECRET=$(openssl rand -hex 16) hotline pbx up && hotline ca
 Needs root (chroot, mounts) and the host packages debootstrap, zstd and sip-tester
 (`make system`). Settings: HOTLINE_AMI_PORT/_USER/_SECRET, HOTLINE_SIP_PORT,
 HOTLINE_RTP_PORT_START/_END, HOTLINE_AUDIOSOCKET_PORT, HOTLINE_HOTLINE_NUMBER,
+HOTLINE_AGENT_PHONES (agents' phones on 127.0.0.1: "agent-101@5071,..."),
 HOTLINE_ASTERISK_CHROOT (default var/asterisk-root), HOTLINE_ASTERISK_CACHE_DIR (the tarball),
 HOTLINE_DEBIAN_MIRROR (default: the host's apt mirror).
 """
@@ -28,10 +29,11 @@ import logging
 import secrets
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from hotline.settings import Settings
-from ivr.pbx import LocalPbx, PbxConfig, PbxError
+from ivr.pbx import AgentPhone, LocalPbx, PbxConfig, PbxError, parse_agent_phones
 from ivr.pbx.cache import remove_tree, tarball_path
 from ivr.pbx.dialplan_check import assert_safe
 from ivr.pbx.freeports import pick_ports
@@ -58,6 +60,7 @@ def config_from_settings(settings: Settings) -> PbxConfig:
         cache_dir=settings.asterisk_cache_dir,
         debian_mirror=settings.debian_mirror,
         dialplans_dir=settings.dialplans_dir,
+        agent_phones=parse_agent_phones(settings.agent_phones),
     )
 
 
@@ -68,10 +71,13 @@ def private_config(
     ami_user: str = "hotline-test",
     rtp_span: int | None = None,
     cache_dir: Path | None = None,
+    agents: Sequence[str] = (),
 ) -> PbxConfig:
     """A private PBX under `base` (tests, benchmarks): free random ports, a random AMI secret,
-    its own prompts and recordings dirs; the rest from `settings`."""
-    ports = pick_ports() if rtp_span is None else pick_ports(rtp_span)
+    its own prompts and recordings dirs, a phone for each of `agents` on a free port; the rest
+    from `settings`."""
+    extra = len(agents)
+    ports = pick_ports(extra=extra) if rtp_span is None else pick_ports(rtp_span, extra=extra)
     return PbxConfig(
         root=base / "root",
         ami_port=ports.ami_port,
@@ -88,6 +94,7 @@ def private_config(
         cache_dir=cache_dir or settings.asterisk_cache_dir,
         debian_mirror=settings.debian_mirror,
         dialplans_dir=settings.dialplans_dir,
+        agent_phones=tuple(AgentPhone(n, p) for n, p in zip(agents, ports.extra, strict=True)),
     )
 
 

@@ -7,7 +7,14 @@ built once by asterisk/build-chroot.sh and cached as a zstd tarball (cache.py).
 
 from __future__ import annotations
 
-from ivr.pbx.config import CHROOT_PROMPTS, CHROOT_RECORDINGS, LOOPBACK, PbxConfig
+from ivr.pbx.config import (
+    CHROOT_PROMPTS,
+    CHROOT_RECORDINGS,
+    LOOPBACK,
+    AgentPhone,
+    PbxConfig,
+    parse_agent_phones,
+)
 from ivr.pbx.errors import (
     DialplanError,
     PbxBuildError,
@@ -23,6 +30,7 @@ __all__ = [
     "CHROOT_PROMPTS",
     "CHROOT_RECORDINGS",
     "LOOPBACK",
+    "AgentPhone",
     "DialplanError",
     "LocalPbx",
     "PbxBuildError",
@@ -34,4 +42,5 @@ __all__ = [
     "PbxStatus",
     "PbxStopError",
     "UpReport",
+    "parse_agent_phones",
 ]

@@ -27,6 +27,45 @@ CHROOT_RECORDINGS = "/var/lib/hotline/recordings"
 _SAFE_SECRET = re.compile(r"[A-Za-z0-9._~+/=@%^:-]{8,128}")
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _DIGITS = re.compile(r"[0-9]{3,20}")
+# Sections of pjsip.conf.tmpl an agent's endpoint name must not take over.
+_RESERVED_SECTIONS = frozenset({"global", "transport-udp", "hotline-caller"})
+
+
+@dataclass(frozen=True)
+class AgentPhone:
+    """An agent's SIP phone on this machine: endpoint `name`, reached at a static contact
+    sip:name@127.0.0.1:port (no registration). Only app_queue ever calls it: the agent is a
+    queue member (AMI QueueAdd), and no dialplan can dial it (app_dial is not loaded)."""
+
+    name: str
+    port: int
+
+    def __post_init__(self) -> None:
+        if not _SAFE_NAME.fullmatch(self.name) or self.name in _RESERVED_SECTIONS:
+            raise PbxConfigError(
+                f"agent phone name {self.name!r}: use [A-Za-z0-9_-], not a "
+                f"reserved section ({', '.join(sorted(_RESERVED_SECTIONS))})"
+            )
+        if not 1024 <= self.port <= 65535:
+            raise PbxConfigError(f"agent phone {self.name}: port {self.port} not in 1024..65535")
+
+    @property
+    def interface(self) -> str:
+        """The queue member interface (AMI QueueAdd Interface=...)."""
+        return f"PJSIP/{self.name}"
+
+
+def parse_agent_phones(text: str) -> tuple[AgentPhone, ...]:
+    """``"agent-101@5071,agent-102@5072"`` (HOTLINE_AGENT_PHONES) -> agent phones; "" -> none."""
+    phones: list[AgentPhone] = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        name, at, port = item.partition("@")
+        if not at or not port.isdigit():
+            raise PbxConfigError(f"agent phone {item!r}: expected NAME@PORT, e.g. agent-101@5071")
+        phones.append(AgentPhone(name, int(port)))
+    return tuple(phones)
 
 
 @dataclass(frozen=True)
@@ -49,6 +88,7 @@ class PbxConfig:
     debian_mirror: str = ""
     dialplans_dir: Path = DIALPLANS_DIR
     asterisk_dir: Path = ASTERISK_DIR
+    agent_phones: tuple[AgentPhone, ...] = ()
 
     def __post_init__(self) -> None:
         ports = {
@@ -73,6 +113,17 @@ class PbxConfig:
                 f"PbxConfig ports overlap: ami {self.ami_port}, sip {self.sip_port}, audiosocket "
                 f"{self.audiosocket_port}, rtp {self.rtp_start}-{self.rtp_end}"
             )
+        agent_ports = [a.port for a in self.agent_phones]
+        taken = {self.ami_port, self.audiosocket_port, self.sip_port}
+        if len(set(agent_ports)) != len(agent_ports) or any(
+            p in taken or self.rtp_start <= p <= self.rtp_end for p in agent_ports
+        ):
+            raise PbxConfigError(
+                f"PbxConfig agent phone ports {agent_ports} overlap each other or the PBX's own"
+            )
+        names = [a.name for a in self.agent_phones]
+        if len(set(names)) != len(names):
+            raise PbxConfigError(f"PbxConfig agent phones: duplicate names in {names}")
         if not _SAFE_NAME.fullmatch(self.ami_user):
             raise PbxConfigError(f"PbxConfig.ami_user={self.ami_user!r}: use [A-Za-z0-9_-]")
         if not _SAFE_NAME.fullmatch(self.agent_queue):

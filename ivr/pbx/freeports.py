@@ -25,6 +25,7 @@ class PortPlan:
     audiosocket_port: int
     rtp_start: int
     rtp_end: int
+    extra: tuple[int, ...] = ()  # `extra` more single ports (agents' phones in tests)
 
 
 def _ephemeral_start() -> int:
@@ -43,8 +44,10 @@ def _free(port: int, kind: socket.SocketKind) -> bool:
     return True
 
 
-def pick_ports(rtp_span: int = _RTP_SPAN, *, rng: random.Random | None = None) -> PortPlan:
-    """Three single ports (free for tcp and udp) and a free even-aligned RTP block."""
+def pick_ports(
+    rtp_span: int = _RTP_SPAN, *, rng: random.Random | None = None, extra: int = 0
+) -> PortPlan:
+    """Three (+ `extra`) single ports (free for tcp and udp) and a free even-aligned RTP block."""
     rng = rng or random.SystemRandom()
     high = max(_ephemeral_start(), _LOW + 4 * rtp_span)
     for _ in range(200):
@@ -53,11 +56,13 @@ def pick_ports(rtp_span: int = _RTP_SPAN, *, rng: random.Random | None = None) -
         if not all(_free(p, socket.SOCK_DGRAM) for p in rtp):
             continue
         singles: list[int] = []
-        while len(singles) < 3:
+        while len(singles) < 3 + extra:
             port = rng.randrange(_LOW, high)
             if port in rtp or port in singles:
                 continue
             if _free(port, socket.SOCK_STREAM) and _free(port, socket.SOCK_DGRAM):
                 singles.append(port)
-        return PortPlan(singles[0], singles[1], singles[2], rtp.start, rtp.stop - 1)
+        return PortPlan(
+            singles[0], singles[1], singles[2], rtp.start, rtp.stop - 1, tuple(singles[3:])
+        )
     raise OSError(f"no free block of {rtp_span} UDP ports on {LOOPBACK} in {_LOW}-{high}")

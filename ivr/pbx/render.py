@@ -32,7 +32,37 @@ def config_values(config: PbxConfig) -> dict[str, str]:
         "agent_queue": config.agent_queue,
         "prompts_path": CHROOT_PROMPTS,
         "recordings_path": CHROOT_RECORDINGS,
+        "agent_phones": agent_sections(config),
     }
+
+
+def agent_sections(config: PbxConfig) -> str:
+    """pjsip.conf sections of the agents' phones (endpoint + aor with a static loopback contact),
+    built from validated names and ports only. An agent calling in is identified by IP like any
+    loopback caller (`hotline-caller`); the endpoint's own context is the hotline's too."""
+    blocks = [
+        f"[{phone.name}]\n"
+        "type = endpoint\n"
+        "transport = transport-udp\n"
+        "context = hotline-in\n"
+        f"aors = {phone.name}\n"
+        "disallow = all\n"
+        "allow = ulaw\n"
+        "direct_media = no\n"
+        "rtp_symmetric = yes\n"
+        "dtmf_mode = rfc4733\n"
+        "media_address = 127.0.0.1\n"
+        "bind_rtp_to_media_address = yes\n"
+        "rtp_timeout = 60\n"
+        "\n"
+        f"[{phone.name}]\n"
+        "type = aor\n"
+        f"contact = sip:{phone.name}@127.0.0.1:{phone.port}\n"
+        "max_contacts = 1\n"
+        for phone in config.agent_phones
+    ]
+    # the image's renderer (asterisk/docker-entrypoint.sh) writes the same line: no agents there
+    return "\n".join(blocks) if blocks else "; (none configured: HOTLINE_AGENT_PHONES)"
 
 
 def render_text(name: str, template: str, values: dict[str, str]) -> str:

@@ -137,7 +137,8 @@ def describe_event(event: Event) -> str:
             values = ", ".join(f"{k}={v}" for k, v in sorted(event.values.items()))
             return f"service replied {event.outcome.value}" + (f": {values}" if values else "")
         case AgentConnected():
-            return f"agent {event.agent} connected"
+            waited = f" after {event.wait_s} s" if event.wait_s is not None else ""
+            return f"agent {event.agent} connected{waited}"
         case TransferEnded():
             return "transfer ended, " + ("answered" if event.answered else "not answered")
         case CallerHungUp():

@@ -709,7 +709,10 @@ class CallSession:
 
     def _on_agent_connected(self, event: AgentConnected) -> list[Command]:
         self.agent_answered = True
-        return [Mark(StepKind.TRANSFER, node=self.node_id, detail={"agent": event.agent})]
+        detail = {"agent": event.agent}
+        if event.wait_s is not None:
+            detail["wait_s"] = str(event.wait_s)
+        return [Mark(StepKind.TRANSFER, node=self.node_id, detail=detail)]
 
     def _on_transfer_ended(self, event: TransferEnded) -> list[Command]:
         node = self.flow.nodes[self.node_id]

@@ -239,6 +239,7 @@ class ServiceReplied:
 @dataclass(frozen=True, slots=True)
 class AgentConnected:
     agent: str = ""
+    wait_s: int | None = None  # seconds the caller waited in the queue, when Asterisk said
 
 
 @dataclass(frozen=True, slots=True)

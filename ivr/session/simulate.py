@@ -96,7 +96,7 @@ class Caller:
                 raise SimulationError(f"no simulated answer for {cmd}") from None
         if isinstance(cmd, Transfer):
             if self.agent_answers:
-                return [AgentConnected("PJSIP/agent-1"), TransferEnded(answered=True)]
+                return [AgentConnected("agent-1", wait_s=4), TransferEnded(answered=True)]
             return [TransferEnded(answered=False)]
         raise SimulationError(f"nothing awaits {cmd}")
 
