@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from ivr.ami.events import Event, Headers, make_event
 from ivr.calllog import CallLog
 from ivr.controller import Controller
 from ivr.flows.hours import parse_office_hours
-from ivr.runner import CallServices, RunnerConfig
+from ivr.runner import AgentAnswered, CallServices, RunnerConfig
 from ivr.services import CallbackRequest, CaseAnswer, Complaint, DossierAnswer, LookupStatus
 from ivr.session import SessionConfig
 from tests.unit.session_sim import menu_flow
@@ -211,5 +211,48 @@ async def test_office_hours_are_decided_per_call(tmp_path: Path) -> None:
     session = controller.calls["PJSIP/sipp-9"].runner.session
     assert session.config.office_open is False
     assert controller.session_config.office_open is True  # the shared config is untouched
+    await controller.stop(timeout_s=5)
+    calllog.close()
+
+
+async def test_the_injected_clock_decides_the_hours_and_agent_connect_carries_the_wait(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ami = FakeAmi()
+    controller, _recorder, calllog = make(tmp_path, ami)
+    hours = {"timezone": "Asia/Ho_Chi_Minh", "weekly": {"wed": ["08:00-17:00"]}}
+    controller.office_hours = parse_office_hours(hours)
+    controller.clock = lambda: datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # Wednesday 09:00 there
+    await ami.login()
+    ami.emit(
+        event(
+            "AsyncAGIStart",
+            Channel="PJSIP/sipp-10",
+            Uniqueid="17.10",
+            CallerIDNum="0912000010",
+            Env="agi_extension%3A%2019009120%0A",
+        )
+    )
+    await settle(lambda: "PJSIP/sipp-10" in controller.calls)
+    runner = controller.calls["PJSIP/sipp-10"].runner
+    assert runner.session.config.office_open is True
+    notices: list[object] = []
+    monkeypatch.setattr(runner, "notify", notices.append)
+    ami.emit(
+        event(
+            "AgentConnect",
+            Channel="PJSIP/sipp-10",
+            DestChannel="PJSIP/agent-101-00000001",
+            MemberName="agent-101",
+            HoldTime="7",
+            RingTime="1",
+        )
+    )
+    assert notices == [AgentAnswered("agent-101", 7)]
+    monkeypatch.undo()
+    controller.clock = lambda: datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # 19:00 there: closed
+    ami.emit(event("AsyncAGIStart", Channel="PJSIP/sipp-11", Uniqueid="17.11", Env=""))
+    await settle(lambda: "PJSIP/sipp-11" in controller.calls)
+    assert controller.calls["PJSIP/sipp-11"].runner.session.config.office_open is False
     await controller.stop(timeout_s=5)
     calllog.close()
