@@ -6,8 +6,9 @@
 
 The phone rings for `ring_s` (180 Ringing), answers (200 OK, μ-law), echoes the RTP it gets
 (`-rtp_echo`: the caller hears "the agent"), and waits for the caller's BYE (through
-Asterisk). sipp exits after that one call. The port is the static contact of an agent phone in
-pjsip.conf (`PbxConfig.agent_phones`); nothing registers.
+Asterisk), or hangs up itself `hangup_after_s` after answering. sipp exits after that one call.
+The port is the static contact of an agent phone in pjsip.conf (`PbxConfig.agent_phones`);
+nothing registers.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ _TAG = ";tag=[pid]SIPpAgent[call_number]"
 
 _ANSWER = f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="hotline agent phone: answer one call from the queue">
-  <recv request="INVITE" crlf="true"/>
+  <recv request="INVITE" crlf="true" rrs="true">{{capture}}</recv>
   <send><![CDATA[
 
       SIP/2.0 180 Ringing{_HEAD.format(tag=_TAG)}
@@ -80,9 +81,38 @@ _WAIT_BYE = f"""<recv request="BYE"/>
     ]]></send>"""
 
 
-def agent_scenario() -> str:
-    """The UAS scenario: ring, answer, and wait for the far end's BYE."""
-    return _ANSWER.replace("{ending}", _WAIT_BYE)
+# To hang up itself the phone needs the dialog's ends from the INVITE (From and To swap).
+_CAPTURE = """
+    <action>
+      <ereg regexp=".*" search_in="hdr" header="From:" assign_to="far"/>
+      <ereg regexp=".*" search_in="hdr" header="To:" assign_to="near"/>
+    </action>
+  """
+
+_SEND_BYE = f"""<pause milliseconds="{{ms}}"/>
+  <send retrans="500"><![CDATA[
+
+      BYE [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: [$near]{_TAG}
+      To: [$far]
+      [last_Call-ID:]
+      CSeq: 1 BYE
+      Max-Forwards: 70
+      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+      Content-Length: 0
+
+    ]]></send>
+  <recv response="200" crlf="true"/>"""
+
+
+def agent_scenario(hangup_after_s: float | None = None) -> str:
+    """The UAS scenario: ring, answer, then wait for the far end's BYE, or (`hangup_after_s`
+    after the ACK) hang up first."""
+    if hangup_after_s is None:
+        return _ANSWER.replace("{capture}", "").replace("{ending}", _WAIT_BYE)
+    ending = _SEND_BYE.replace("{ms}", str(int(hangup_after_s * 1000)))
+    return _ANSWER.replace("{capture}", _CAPTURE).replace("{ending}", ending)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +121,8 @@ class AgentSpec:
 
     port: int
     ring_s: float = 1.0
+    hangup_after_s: float | None = None  # None: the caller hangs up; else the agent, this long
+    # after answering
     max_call_s: float = 60.0
     log_dir: Path | None = None
 
@@ -170,7 +202,8 @@ class AnsweringAgent:
 
     async def __aenter__(self) -> AnsweringAgent:
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        (self.log_dir / SCENARIO).write_text(agent_scenario(), encoding="utf-8")
+        scenario = agent_scenario(self.spec.hangup_after_s)
+        (self.log_dir / SCENARIO).write_text(scenario, encoding="utf-8")
         command = self.command(free_udp_port(span=4))
         with (self.log_dir / STDOUT).open("wb") as out:
             self._proc = await asyncio.create_subprocess_exec(
