@@ -17,11 +17,13 @@ as a supervisor (sees everything) and as an agent (own cases only), for:
   cases: status       status=in_progress, page of 50
   cases: category     category=traffic, page 1
   cases: agent own    an agent's own cases (visibility filter)
-  cases: overdue      open cases past their due time
+  cases: overdue      open cases past their due time (half the seeded cases)
+  cases: overdue, few the same once all but ~1 in 2,000 of them are resolved (a hotline that
+                      keeps up: a few stragglers, old, scattered); statuses restored after
 
 Then the composite indexes (caller/outcome/intent + started_at; status/category/handler +
-created_at; status + due_at) are dropped and everything is measured again. Case lists count
-up to 10,001 (the API's capped count), call searches exactly.
+created_at; status + due_at + created_at) are dropped and everything is measured again.
+Case lists count up to 10,001 (the API's capped count), call searches exactly.
 
 Needs: PostgreSQL on 127.0.0.1:5432 (role hotline / hotline-dev, database hotline_test;
 scripts/postgres-up.sh) for the postgres backend: a fresh schema is used and dropped.
@@ -47,7 +49,7 @@ import httpx
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
-from sqlalchemy import Engine, create_engine, insert, text
+from sqlalchemy import Engine, bindparam, create_engine, insert, select, text, update
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -73,7 +75,7 @@ INDEXES = {
     "ix_cases_status_created": ("cases", "status, created_at"),
     "ix_cases_category_created": ("cases", "category, created_at"),
     "ix_cases_handler_created": ("cases", "handled_by, created_at"),
-    "ix_cases_status_due": ("cases", "status, due_at"),
+    "ix_cases_status_due_created": ("cases", "status, due_at, created_at"),
 }
 
 
@@ -214,8 +216,53 @@ def queries(callers: list[str]) -> list[tuple[str, str, str, dict[str, Any]]]:
     ]  # fmt: skip
 
 
+OPEN = [CaseStatus.RECEIVED, CaseStatus.CLASSIFIED, CaseStatus.ASSIGNED, CaseStatus.IN_PROGRESS]
+FEW_OVERDUE = "cases: overdue, few"
+
+
+@contextmanager
+def few_overdue(engine: Engine) -> Iterator[None]:
+    """Resolve every overdue case but those with id % 2000 == 0, then put the statuses back."""
+    with engine.begin() as conn:
+        changed = conn.execute(
+            select(Case.id, Case.status).where(
+                Case.status.in_(OPEN), Case.due_at < NOW, Case.id % 2000 != 0
+            )
+        ).all()
+        conn.execute(
+            update(Case).where(Case.id.in_([r.id for r in changed])).values(status="resolved")
+        )
+        conn.execute(text("ANALYZE"))
+    try:
+        yield
+    finally:
+        restore = (
+            update(Case.__table__)  # type: ignore[arg-type]
+            .where(Case.__table__.c.id == bindparam("b_id"))
+            .values(status=bindparam("b_status"))
+        )
+        with engine.begin() as conn:
+            conn.execute(restore, [{"b_id": r.id, "b_status": r.status} for r in changed])
+            conn.execute(text("ANALYZE"))
+
+
 async def measure(
     app: Any, callers: list[str], repeat: int, progress: Progress, label: str
+) -> dict[str, tuple[float, float, int]]:
+    out = await _measure(app, queries(callers), repeat, progress, label)
+    with few_overdue(app.state.engine):
+        overdue = [q for q in queries(callers) if q[0] == "cases: overdue"]
+        few = await _measure(app, overdue, repeat, progress, label + ", few overdue")
+    out[FEW_OVERDUE] = few["cases: overdue"]
+    return out
+
+
+async def _measure(
+    app: Any,
+    qs: list[tuple[str, str, str, dict[str, Any]]],
+    repeat: int,
+    progress: Progress,
+    label: str,
 ) -> dict[str, tuple[float, float, int]]:
     transport = httpx.ASGITransport(app=app)
     out: dict[str, tuple[float, float, int]] = {}
@@ -226,7 +273,6 @@ async def measure(
                 "/api/v1/auth/token", json={"username": who, "password": PASSWORD}
             )
             tokens[who] = {"Authorization": f"Bearer {r.json()['access_token']}"}
-        qs = queries(callers)
         task = progress.add_task(label, total=len(qs) * repeat)
         for name, who, url, params in qs:
             times = []

