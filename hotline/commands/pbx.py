@@ -124,7 +124,7 @@ def _ports(config: PbxConfig) -> str:
         f"AMI 127.0.0.1:{config.ami_port}/tcp (user {config.ami_user}), "
         f"SIP 127.0.0.1:{config.sip_port}/udp, RTP {config.rtp_start}-{config.rtp_end}/udp, "
         f"AudioSocket -> 127.0.0.1:{config.audiosocket_port}, number {config.hotline_number}"
-    )
+    ) + "".join(f", agent phone {a.interface} -> 127.0.0.1:{a.port}" for a in config.agent_phones)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
