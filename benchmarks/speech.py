@@ -2,8 +2,9 @@
 
 Measures, each engine in its own child process (so that peak memory is the engine's own):
 
-- **whisper** (faster-whisper, Whisper base int8, 1 CPU thread, language vi, VAD on) with beam 1
-  and beam 5: corpus WER on the vivos-dev recordings degraded to a phone line (300–3400 Hz,
+- **whisper** (faster-whisper, Whisper base int8, 1 CPU thread, language vi, VAD on), each file
+  with the encoder window fitted to the utterance (the default) and the full 30 s window, at
+  beam 1 and beam 5: corpus WER on the vivos-dev recordings degraded to a phone line (300–3400 Hz,
   8 kHz, G.711 μ-law), real-time factor, per-utterance latency, model load time, peak RSS;
   and the menu phrases synthesised with espeak-ng → phone line → Whisper, with and without
   the menu vocabulary as hotwords.
@@ -91,7 +92,7 @@ def part_whisper(args: argparse.Namespace) -> dict[str, Any]:
 
     model_dir = packaged_whisper_base(args.models_dir)
     started = time.perf_counter()
-    engine = WhisperEngine(model_dir, beam_size=1, cpu_threads=1)
+    engine = WhisperEngine(model_dir, beam_size=1, cpu_threads=1, window="fit")
     load_s = time.perf_counter() - started
     vivos = [
         (name, ref, phone_line(read_wav(args.vivos / name)))
@@ -99,24 +100,28 @@ def part_whisper(args: argparse.Namespace) -> dict[str, Any]:
     ]
     engine.transcribe(vivos[0][2])  # warm-up (first call allocates)
     out: dict[str, Any] = {"load_s": load_s, "files": len(vivos), "beams": {}}
-    # Beams are interleaved per file so that both see the same machine load; CPU time (one
+    # Variants are interleaved per file so that all see the same machine load; CPU time (one
     # thread) is what a dedicated core would need, wall time is what a caller waited here.
-    runs: dict[int, dict[str, list[Any]]] = {
-        b: {"pairs": [], "wall": [], "cpu": []} for b in (1, 5)
+    variants = [(window, beam) for window in ("fit", "full") for beam in (1, 5)]
+    runs: dict[tuple[str, int], dict[str, list[Any]]] = {
+        v: {"pairs": [], "wall": [], "cpu": []} for v in variants
     }
     audio_s = sum(audio.duration_s for _, _, audio in vivos)
     for name, ref, audio in vivos:
-        for beam in (1, 5):
-            engine.beam_size = beam
+        for window, beam in variants:
+            engine.window, engine.beam_size = window, beam
             wall, cpu = time.perf_counter(), time.process_time()
             result = engine.transcribe(audio)
-            runs[beam]["wall"].append(time.perf_counter() - wall)
-            runs[beam]["cpu"].append(time.process_time() - cpu)
-            runs[beam]["pairs"].append((ref, result.text))
+            run = runs[(window, beam)]
+            run["wall"].append(time.perf_counter() - wall)
+            run["cpu"].append(time.process_time() - cpu)
+            run["pairs"].append((ref, result.text))
             if args.verbose:
-                print(f"  beam {beam} {name}: {result.text!r} (ref {ref!r})", file=sys.stderr)
-    for beam, run in runs.items():
-        out["beams"][beam] = {
+                print(
+                    f"  {window} beam {beam} {name}: {result.text!r} (ref {ref!r})", file=sys.stderr
+                )
+    for (window, beam), run in runs.items():
+        out["beams"][f"{window} window, beam {beam}"] = {
             "wer": corpus_wer(run["pairs"]),
             "rtf_cpu": sum(run["cpu"]) / audio_s,
             "rtf_wall": sum(run["wall"]) / audio_s,
@@ -125,7 +130,7 @@ def part_whisper(args: argparse.Namespace) -> dict[str, Any]:
             "latency_max_s": max(run["wall"]),
             "audio_s": audio_s,
         }
-    engine.beam_size = 1
+    engine.window, engine.beam_size = "fit", 1
     pairs = [
         (ref, engine.transcribe(audio, hotwords=MENU_HOTWORDS).text) for _, ref, audio in vivos
     ]
@@ -238,7 +243,7 @@ def report(results: dict[str, Any]) -> str:
             f"load {w['load_s']:.2f} s, peak RSS {w['peak_rss_mb']:.0f} MB"
         )
         lines.append(
-            "| beam | WER | RTF (CPU) | streams/core | CPU/utt p50 | wall p50 | wall max |"
+            "| decode | WER | RTF (CPU) | streams/core | CPU/utt p50 | wall p50 | wall max |"
         )
         lines.append("|---|---|---|---|---|---|---|")
         for beam, b in w["beams"].items():
@@ -252,7 +257,9 @@ def report(results: dict[str, Any]) -> str:
             f"espeak → phone → Whisper, {len(MENU_PHRASES)} menu phrases: WER "
             f"{w['menu_plain']['wer']:.1%} plain, {w['menu_hotwords']['wer']:.1%} with hotwords"
         )
-        lines.append(f"vivos with the menu hotwords (beam 1): WER {w['vivos_hotwords_wer']:.1%}")
+        lines.append(
+            f"vivos with the menu hotwords (fit window, beam 1): WER {w['vivos_hotwords_wer']:.1%}"
+        )
     if v := results.get("vosk"):
         lines.append(
             f"Vosk small Korean, 20 ms streaming: load {v['load_s']:.2f} s, "

@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     transfer_after_failures: bool = False
     digit_timeout_ms: int = Field(default=5000, ge=500)
     record_max_s: int = Field(default=120, ge=5, le=600)  # longest complaint recording
+    answer_silence_s: float = Field(default=0.6, ge=0.3, le=3.0)  # pause ending a short answer
+    description_silence_s: float = Field(default=1.5, ge=0.5, le=5.0)  # pause ending a description
 
     # --- databases (cases) --------------------------------------------------------------------
     database_url: str = ""  # default: sqlite:///state_dir/hotline.db

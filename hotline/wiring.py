@@ -236,6 +236,8 @@ def session_config(settings: Settings, province: ProvinceVoice | None = None) ->
     return SessionConfig(
         digit_timeout_ms=settings.digit_timeout_ms,
         record_max_s=settings.record_max_s,  # also the longest spoken complaint description
+        answer_silence_s=settings.answer_silence_s,
+        description_silence_s=settings.description_silence_s,
         agent_queue=settings.agent_queue,
         transfer_after_failures=settings.transfer_after_failures,
         office_hours=hours.spoken(southern=southern) if hours else "",

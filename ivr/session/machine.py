@@ -128,6 +128,7 @@ class SessionConfig:
     thresholds: Thresholds = field(default_factory=Thresholds)
     asr_confirm_below: float = 0.35  # a sure intent heard this unsurely is confirmed anyway
     speech_max_s: float = 15.0  # longest answer of a non-text turn
+    answer_silence_s: float = 0.6  # a pause this long ends a short answer (menu, yes/no, place)
     description_silence_s: float = 1.5  # a pause this long ends a spoken description
 
 
@@ -409,6 +410,7 @@ class CallSession:
                     tuple(audio),
                     timeout,
                     self.config.speech_max_s,
+                    silence_s=self.config.answer_silence_s,
                     hints=CONFIRM_HINTS,
                     max_digits=1,
                     expect=("yes", "no"),
@@ -425,7 +427,9 @@ class CallSession:
                 audio=tuple(audio),
                 no_input_ms=timeout,
                 max_speech_s=float(max_speech),
-                silence_s=self.config.description_silence_s if text else 0.8,
+                silence_s=(
+                    self.config.description_silence_s if text else self.config.answer_silence_s
+                ),
                 hints=node.hints
                 + (self.config.place_hints if node.capture is Capture.PLACE else ()),
                 keep_audio=text,

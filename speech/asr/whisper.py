@@ -14,12 +14,13 @@ Whisper is not a streaming model: ``open_stream`` buffers the frames and decodes
 Fitted window (``window="fit"``, the default): Whisper's encoder is trained on 30 s windows and
 faster-whisper always pads to one, so a 2 s answer costs the same ~1.7 s of encoder as 30 s of
 speech. CTranslate2 accepts a shorter mel input (the positional embedding is sliced), so short
-utterances are encoded with their own length plus ``fit_margin_s`` of padding — the
+utterances are encoded with their own length plus ``fit_margin_s`` (2 s) of padding — the
 ``audio_ctx`` trick of whisper.cpp. A shorter window loses the model's sense of where the audio
 ends, so the decoder is bounded (``FIT_TOKENS_PER_S``), nudged off loops
 (``FIT_REPETITION_PENALTY``) and a looped tail is cut (``collapse_repeats``). Measured on the 20
-vivos phone-line files: WER 46 % vs 45 % full window, decode 0.38 s vs 1.9 s mean
-(docs/decisions.md "Speech recognition"). Longer audio takes the full-window path.
+vivos phone-line files: WER 44.0 % vs 42.4 % with the full window, decode ~0.35 s vs ~1.7 s
+per utterance (docs/benchmarks.md "Speech recognition"). Audio that would not fit in 30 s with
+the margin takes the full-window path (faster-whisper's own, 30 s chunks).
 The model directory is local (``local_files_only``; ``HF_HUB_OFFLINE=1``): nothing downloads.
 """
 
@@ -112,7 +113,7 @@ class WhisperEngine:
         vad: bool = True,
         hotwords: Sequence[str] = (),
         window: str = "fit",
-        fit_margin_s: float = 3.0,
+        fit_margin_s: float = 2.0,
     ) -> None:
         if window not in WINDOWS:
             raise AsrError(f"unknown Whisper window {window!r}; choose one of {', '.join(WINDOWS)}")

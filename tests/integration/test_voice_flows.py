@@ -96,15 +96,19 @@ class Voice:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def voice(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Voice]:
+async def voice(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Voice]:
+    """The speech pool and AudioSocket server; a test module may set ``WHISPER_WINDOW``."""
     settings = load_settings()
+    window = getattr(request.module, "WHISPER_WINDOW", settings.whisper_window)
     tmp = tmp_path_factory.mktemp("voiceflows")
     server = AudioSocketServer("127.0.0.1", 0)
     await server.start()
     pool = SpeechPool(
         PoolConfig(
             workers=1,
-            asr=AsrConfig.from_settings(settings, engine="whisper"),
+            asr=AsrConfig.from_settings(settings, engine="whisper", whisper_window=window),
             prompts_path=tmp / "prompts",
             recorded_prompts_path=tmp / "recorded",
         )

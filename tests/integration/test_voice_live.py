@@ -13,7 +13,7 @@ import contextlib
 import math
 import wave
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -294,17 +294,41 @@ async def test_record_file_fallback_transcribes_on_the_real_asterisk(
     assert heard.recording is not None and heard.recording.is_file()
 
 
+@pytest_asyncio.fixture
+async def slow(tmp_path: Path) -> AsyncIterator[SpeechPool]:
+    """A one-worker pool decoding with the full 30 s Whisper window (~2 s per utterance)."""
+    settings = load_settings()
+    pool = SpeechPool(
+        PoolConfig(
+            workers=1,
+            asr=AsrConfig.from_settings(settings, engine="whisper", whisper_window="full"),
+            prompts_path=tmp_path / "prompts",
+            recorded_prompts_path=tmp_path / "recorded",
+        )
+    )
+    await pool.start()
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
 async def test_one_callers_recognition_does_not_delay_anothers_prompt(
-    voice: Voice, tmp_path: Path
+    voice: Voice, slow: SpeechPool, tmp_path: Path
 ) -> None:
     """Two live calls on one listener (as wired): A's Whisper recognition (~2 s, in the worker
-    process) runs while B's 12 s prompt is being paced out on the same event loop."""
+    process) runs while B's 12 s prompt is being paced out on the same event loop.
+
+    A's recognition is made long on purpose — the full 30 s encoder window, no speculation at
+    pauses — so that a loop waiting on it would show as a lag far over the bound below (the
+    default fitted window decodes this sentence in ~0.3 s, too close to that bound to prove it).
+    """
     stats: dict[str, TurnStats] = {}
     listener = AudioSocketListener(
         ami=voice.ami,
         server=voice.server,
-        recognizer=voice.pool,
-        config=voice.listener.config,
+        recognizer=slow,
+        config=replace(voice.listener.config, early_s=60.0),
         on_turn=lambda s: stats.__setitem__(s.channel, s),
     )
     a, a_id, a_call = await voice.call(
