@@ -272,7 +272,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="rounds of N calls per level")
     parser.add_argument("--silence", type=float, default=0.8, help="end-of-speech silence, s")
     parser.add_argument(
-        "--early", type=float, default=0.25, help="pause that starts a speculative ASR (0 = off)"
+        "--early", type=float, default=0.15, help="pause that starts a speculative ASR (0 = off)"
     )
     parser.add_argument("--engine", default="whisper", choices=("whisper", "vosk"))
     parser.add_argument(

@@ -89,7 +89,7 @@ class ListenerConfig:
     pbx_recordings: str = "/var/lib/hotline/recordings"
     audiosocket_host: str = "127.0.0.1"  # as Asterisk dials it
     connect_timeout_s: float = 5.0
-    early_s: float = 0.25  # pause before a speculative recognition starts
+    early_s: float = 0.15  # pause before a speculative recognition starts
     speculate_max_s: float = 10.0  # no speculation on longer utterances
 
     def host_prompt(self, prompt: str) -> Path:
