@@ -16,6 +16,9 @@ HOTLINE_LISTEN_BACKEND=record) and recognise speech in a pool of HOTLINE_SPEECH_
 processes (default: one per core; Whisper base unless HOTLINE_ASR_ENGINE=vosk). With
 --keypad-only no model is loaded and every voice menu runs as its keypad twin.
 
+At start-up, dynamic read-backs not played for 7 days are deleted once, before any call
+arrives (`hotline prompts prune` does it on demand).
+
 SIGTERM or Ctrl-C: every live caller hears a polite goodbye and is hung up, then it exits 0.
 
 Examples:
@@ -36,7 +39,9 @@ import contextlib
 import logging
 import signal
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cases.db import current_revision, describe_url, head_revision
@@ -46,11 +51,14 @@ from ivr.ami import AmiClient, AmiError
 from ivr.calllog import CallLog
 from ivr.controller import Controller
 from ivr.flows import FlowError
+from speech.errors import SpeechError
+from speech.tts import prune_dynamic
 
 if TYPE_CHECKING:
     from hotline.wiring import CallPath
 
 HELP = "run the call controller (AMI, AsyncAGI) against Asterisk"
+PRUNE_AFTER_S = 7 * 86_400.0
 
 log = logging.getLogger("hotline.run")
 
@@ -94,6 +102,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         database = describe_url(path.engine.url)
         print(f"menu {path.flow.source}: {nodes} nodes OK; database {database} migrated")
         return 0
+    prune_read_backs(settings.prompts_path)
     relay = None if args.no_sync else _start_relay(settings, path)
     try:
         return asyncio.run(_serve(settings, path, args.stop_timeout, voice=not args.keypad_only))
@@ -101,6 +110,18 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if relay is not None:
             relay[0].set()
             relay[1].join(timeout=10)
+
+
+def prune_read_backs(prompts_dir: Path) -> None:
+    """Delete the read-backs not played for PRUNE_AFTER_S, once, before calls arrive (so none
+    is removed while a call is about to play it). A failure is logged, never fatal."""
+    try:
+        report = prune_dynamic(prompts_dir, older_than_s=PRUNE_AFTER_S, now=time.time())
+    except (SpeechError, OSError) as exc:
+        log.warning("read-backs in %s not pruned: %s", prompts_dir, exc)
+        return
+    if report.removed:
+        log.info("%s", report.summary())
 
 
 def _start_relay(settings: Settings, path: CallPath) -> tuple[threading.Event, threading.Thread]:

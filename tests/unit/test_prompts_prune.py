@@ -1,6 +1,6 @@
-"""`prune_dynamic` and `hotline prompts prune` in temp dirs: old unused read-backs go, recently
-used ones stay (reuse by `ensure()` counts as use), built and recorded prompts and files being
-written are never touched, and --dry-run deletes nothing."""
+"""`prune_dynamic`, `hotline prompts prune` and `hotline run`'s start-up prune, in temp dirs:
+old unused read-backs go, recently used ones stay (reuse by `ensure()` counts as use), built
+and recorded prompts and files being written are never touched, --dry-run deletes nothing."""
 
 from __future__ import annotations
 
@@ -161,3 +161,16 @@ def test_prompts_prune_command(
 
     assert cli.main(["prompts", "prune", "--older-than", "-1"]) == 1
     assert "prune age must be >= 0" in capsys.readouterr().err
+
+
+def test_hotline_run_prunes_at_start_up(config: Config, caplog: pytest.LogCaptureFixture) -> None:
+    from hotline.commands.run import prune_read_backs
+
+    builder = PromptBuilder(config, synthesizer=FakeSynth())
+    old, recent = builder.ensure("Bốn"), builder.ensure("Năm")
+    _age(old, 7.1)
+    _age(recent, 6.9)
+    with caplog.at_level("INFO", logger="hotline.run"):
+        prune_read_backs(config.prompts_path)
+    assert not old.exists() and recent.exists()
+    assert "removed 1 file(s)" in caplog.text
