@@ -270,7 +270,9 @@ def main() -> int:
     )
     parser.add_argument("--max-calls", type=int, default=4, help="largest N (1, 2, 4, ...)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of N calls per level")
-    parser.add_argument("--silence", type=float, default=0.8, help="end-of-speech silence, s")
+    parser.add_argument(
+        "--silence", type=float, default=0.6, help="end-of-speech silence, s (the product default)"
+    )
     parser.add_argument(
         "--early", type=float, default=0.15, help="pause that starts a speculative ASR (0 = off)"
     )

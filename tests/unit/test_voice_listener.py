@@ -282,7 +282,9 @@ async def test_a_slow_recognition_does_not_delay_another_callers_prompt(
     assert stats["A"].transcript_at is not None and stats["B"].first_audio_at is not None
     assert stats["A"].transcript_at - stats["A"].speech_end_at > 1.5  # type: ignore[operator]
     assert stats["B"].prompt_sent_s == pytest.approx(2.0)
-    assert stats["B"].max_lag_s < 0.05, stats["B"]
+    # a loop waiting on A's recognition would make one of B's frames ~1.5 s late; a loaded
+    # machine may delay a frame by tens of ms (this bound once failed at 0.05 s under load)
+    assert stats["B"].max_lag_s < 0.5, stats["B"]
 
 
 @dataclass
