@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.db", "tests.fixtures.pbx"]
+pytest_plugins = ["tests.fixtures.db", "tests.fixtures.pbx", "tests.fixtures.tts"]
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -21,47 +21,23 @@ from speech.tts import (
     Throttle,
     load_prompts,
 )
+from tests.fixtures.tts import Config, FakeSynth
 
 
-@dataclass
-class FakeSynth:
-    """Implements speech.tts.Synthesizer; records every text it was asked for."""
-
-    name: str = "fake"
-    voice: str = "v1"
-    calls: list[str] = field(default_factory=list)
-
-    def synthesize(self, text: str) -> Audio:
-        self.calls.append(text)
-        return Audio(np.full(800, 1000 + len(self.calls), dtype=np.int16), 8000)
-
-
-@dataclass(frozen=True)
-class Config:
-    prompts_path: Path
-    recorded_prompts_path: Path
-    tts_backend: str = "espeak"
-
-
-@pytest.fixture
-def config(tmp_path: Path) -> Config:
-    return Config(tmp_path / "prompts", tmp_path / "recorded")
-
-
-def test_ensure_synthesises_once_and_keys_on_nfc_text(config: Config) -> None:
+def test_ensure_synthesises_once_and_keys_on_nfc_text(prompt_config: Config) -> None:
     synth = FakeSynth()
-    builder = PromptBuilder(config, synthesizer=synth)
+    builder = PromptBuilder(prompt_config, synthesizer=synth)
     text = "Mã số hồ sơ của Quý vị"
     first = builder.ensure(text)
     again = builder.ensure(unicodedata.normalize("NFD", text))  # same words, other normal form
     assert first == again
-    assert first.parent == config.prompts_path / "tts"
+    assert first.parent == prompt_config.prompts_path / "tts"
     assert synth.calls == [text]
     assert read_wav(first).rate == 8000
 
 
-def test_playback_name_is_relative_without_extension(config: Config) -> None:
-    builder = PromptBuilder(config, synthesizer=FakeSynth())
+def test_playback_name_is_relative_without_extension(prompt_config: Config) -> None:
+    builder = PromptBuilder(prompt_config, synthesizer=FakeSynth())
     path = builder.ensure("Xin chào")
     assert builder.playback_name(path) == f"tts/{path.stem}"
     assert builder.playback_name(builder.prompt_path("welcome")) == "welcome"
@@ -69,19 +45,19 @@ def test_playback_name_is_relative_without_extension(config: Config) -> None:
         builder.playback_name(Path("/etc/passwd"))
 
 
-def test_cache_key_depends_on_backend_and_voice(config: Config) -> None:
-    a = PromptBuilder(config, synthesizer=FakeSynth(voice="v1")).cache_path("Xin chào")
-    b = PromptBuilder(config, synthesizer=FakeSynth(voice="v2")).cache_path("Xin chào")
-    c = PromptBuilder(config, synthesizer=FakeSynth(name="other")).cache_path("Xin chào")
+def test_cache_key_depends_on_backend_and_voice(prompt_config: Config) -> None:
+    a = PromptBuilder(prompt_config, synthesizer=FakeSynth(voice="v1")).cache_path("Xin chào")
+    b = PromptBuilder(prompt_config, synthesizer=FakeSynth(voice="v2")).cache_path("Xin chào")
+    c = PromptBuilder(prompt_config, synthesizer=FakeSynth(name="other")).cache_path("Xin chào")
     assert len({a, b, c}) == 3
 
 
-def test_build_all_counts_built_cached_and_recorded(config: Config) -> None:
+def test_build_all_counts_built_cached_and_recorded(prompt_config: Config) -> None:
     recorded = Audio(np.full(1600, 500, dtype=np.int16), 16000)  # a 16 kHz studio recording
-    write_wav(config.recorded_prompts_path / "welcome.wav", recorded)
+    write_wav(prompt_config.recorded_prompts_path / "welcome.wav", recorded)
     prompts = {"welcome": "Xin chào", "menu": "Bấm phím 1", "bye": "Tạm biệt"}
     synth = FakeSynth()
-    builder = PromptBuilder(config, synthesizer=synth)
+    builder = PromptBuilder(prompt_config, synthesizer=synth)
     seen: list[tuple[str, PromptStatus]] = []
     report = builder.build_all(prompts, progress=lambda i, s: seen.append((i, s)))
     assert report.statuses == {
@@ -92,20 +68,20 @@ def test_build_all_counts_built_cached_and_recorded(config: Config) -> None:
     assert seen == list(report.statuses.items())
     # the recorded prompt is never synthesised; numbers reach the synthesizer as words
     assert synth.calls == ["Bấm phím một", "Tạm biệt"]
-    welcome = read_wav(config.prompts_path / "welcome.wav")
+    welcome = read_wav(prompt_config.prompts_path / "welcome.wav")
     assert (welcome.rate, len(welcome.samples)) == (8000, 800)
 
     second = builder.build_all({**prompts, "menu": "Bấm phím 2"})
     assert second.summary() == (
-        f"3 prompts with fake → {config.prompts_path}: 1 built, 1 cached, 1 pre-recorded"
+        f"3 prompts with fake → {prompt_config.prompts_path}: 1 built, 1 cached, 1 pre-recorded"
     )
     assert synth.calls[-1] == "Bấm phím hai"
-    menu = config.prompts_path / "menu.wav"
+    menu = prompt_config.prompts_path / "menu.wav"
     assert menu.read_bytes() == builder.cache_path("Bấm phím 2").read_bytes()
 
 
-def test_unsafe_prompt_id_is_refused(config: Config) -> None:
-    builder = PromptBuilder(config, synthesizer=FakeSynth())
+def test_unsafe_prompt_id_is_refused(prompt_config: Config) -> None:
+    builder = PromptBuilder(prompt_config, synthesizer=FakeSynth())
     with pytest.raises(PromptError, match=r"'\.\./etc' is not a safe file name") as info:
         builder.build_one("../etc", "x")
     assert info.value.code == "prompt-invalid"
