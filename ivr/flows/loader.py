@@ -157,7 +157,7 @@ _FIELDS: dict[str, tuple[set[str], set[str]]] = {
     ),
     "hours": ({"open", "closed"}, set()),
     "action": ({"action", "outcomes"}, set()),
-    "say": ({"readback", "next"}, set()),
+    "say": ({"readback", "next"}, {"interruptible"}),
     "transfer": ({"on_timeout"}, {"prompt", "queue", "timeout_s"}),
     "hangup": (set(), {"prompt"}),
 }
@@ -366,7 +366,12 @@ def _parse_node(node_id: str, raw: Any, problems: list[str]) -> Node | None:
             r.problem(f"action {action.value}: missing target for outcome(s) {missing_outcomes}")
         return ActionNode(id=node_id, action=action, outcomes=outcomes)
     if kind == "say":
-        return SayNode(id=node_id, readback=r.text("readback"), next=r.text("next"))
+        return SayNode(
+            id=node_id,
+            readback=r.text("readback"),
+            next=r.text("next"),
+            interruptible=r.flag("interruptible", False),
+        )
     if kind == "transfer":
         return TransferNode(
             id=node_id,

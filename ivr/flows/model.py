@@ -142,7 +142,7 @@ class PlayNode:
     id: str
     prompts: tuple[str, ...]
     next: str
-    interruptible: bool = False  # a key skips the rest (and is dropped)
+    interruptible: bool = False  # a key skips the rest and is the next node's first key
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +240,7 @@ class SayNode:
     id: str
     readback: str
     next: str
+    interruptible: bool = False  # a key skips the rest and is the next node's first key
 
 
 @dataclass(frozen=True, slots=True)

@@ -281,7 +281,8 @@ class CallSession:
                 return out + self._request(node)
             case SayNode():
                 segments = self._render(node.readback)
-                self._queue([Say(segments)] if segments else [], _Then.GOTO, node.next)
+                keys = KEYS if node.interruptible else ""
+                self._queue([Say(segments, keys)] if segments else [], _Then.GOTO, node.next)
             case TransferNode():
                 self._queue([Play(node.prompt)] if node.prompt else [], _Then.TRANSFER)
             case HangupNode():
@@ -658,7 +659,7 @@ class CallSession:
                 return self._menu_key(node, event.digit)
             case CollectNode():
                 return self._collect_key(node, event.digit)
-            case PlayNode():  # typed ahead: give the key to the next node
+            case PlayNode() | SayNode():  # typed ahead: give the key to the next node
                 return self._enter(node.next, key=event.digit)
             case _:
                 raise IllegalEventError(self.call_id, self.state.value, event, self.node_id)

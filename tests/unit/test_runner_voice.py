@@ -157,7 +157,7 @@ async def test_outside_hours_a_callback_request_goes_to_the_case_desk(
     closed = SessionConfig(voice=True, office_open=False, office_hours="từ thứ Hai đến thứ Sáu")
     h, listener = voice_harness(tmp_path, router, [keys("0"), keys("4")], closed)
     h.ami.script += [
-        (f'STREAM FILE {P}/tts/t1 ""', ok("200 result=0")),  # outside office hours: when
+        (f"STREAM FILE {P}/tts/t1 {ALL_KEYS}", ok("200 result=0")),  # closed: the hours
         (f'STREAM FILE {P}/tts/t2 ""', ok("200 result=0")),  # call-back request number
         (f'STREAM FILE {P}/goodbye ""', ok("200 result=0")),
     ]
@@ -167,6 +167,22 @@ async def test_outside_hours_a_callback_request_goes_to_the_case_desk(
     assert "năm không không không, không không một bảy" in h.tts.texts[1]
     assert listener.calls[1]["prompts"] == [f"{P}/closed_offer"]
     assert not h.ami.actions  # nobody was put in the queue
+
+
+async def test_outside_hours_a_key_during_the_hours_is_the_offers_choice(
+    tmp_path: Path, router: IntentRouter
+) -> None:
+    """The hours are long to hear; a caller who knows the offer presses 4 during them."""
+    closed = SessionConfig(voice=True, office_open=False, office_hours="từ thứ Hai đến thứ Sáu")
+    h, listener = voice_harness(tmp_path, router, [keys("0")], closed)
+    h.ami.script += [
+        (f"STREAM FILE {P}/tts/t1 {ALL_KEYS}", ok("200 result=52 endpos=8000")),  # "4"
+        (f'STREAM FILE {P}/tts/t2 ""', ok("200 result=0")),  # call-back request number
+        (f'STREAM FILE {P}/goodbye ""', ok("200 result=0")),
+    ]
+    assert await h.run() == "completed"
+    assert [r.caller for r in h.cases.callbacks] == ["0912345678"]
+    assert len(listener.calls) == 1  # the offer was never played: the key answered it
 
 
 async def test_hang_up_during_a_turn_ends_the_call(tmp_path: Path, router: IntentRouter) -> None:
