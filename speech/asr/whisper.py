@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import os
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,12 @@ HALLUCINATIONS = (
 def is_hallucination(text: str) -> bool:
     lowered = nfc(text).lower()
     return any(marker in lowered for marker in HALLUCINATIONS)
+
+
+def compression_ratio(text: str) -> float:
+    """Whisper's degenerate-decode measure: UTF-8 length over its zlib-compressed length."""
+    data = text.encode("utf-8")
+    return len(data) / len(zlib.compress(data)) if data else 0.0
 
 
 def _word_key(word: str) -> str:
@@ -251,7 +258,8 @@ class WhisperEngine:
         if len(prompt) + len(sequence) >= max_length:  # no end of text: maybe a loop
             text = collapse_repeats(text)
         not_speech = result.no_speech_prob > NO_SPEECH_PROB and avg_logprob < NO_SPEECH_LOGPROB
-        if not text or not_speech or is_hallucination(text):
+        looped = compression_ratio(text) > MAX_COMPRESSION_RATIO  # what the full path drops
+        if not text or not_speech or looped or is_hallucination(text):
             return empty()
         confidence = min(1.0, max(0.0, math.exp(avg_logprob)))
         return AsrResult(

@@ -8,7 +8,12 @@ from pathlib import Path
 import pytest
 
 from speech.asr import AsrConfig
-from speech.asr.whisper import WhisperEngine, collapse_repeats
+from speech.asr.whisper import (
+    MAX_COMPRESSION_RATIO,
+    WhisperEngine,
+    collapse_repeats,
+    compression_ratio,
+)
 from speech.errors import AsrError
 
 
@@ -58,3 +63,9 @@ def test_the_window_setting_reaches_the_engine_config() -> None:
 
     assert AsrConfig.from_settings(Settings()).whisper_window == "full"
     assert AsrConfig().whisper_window == "fit"
+
+
+def test_a_degenerate_decode_compresses_past_whispers_bound() -> None:
+    assert compression_ratio("bình " * 40) > MAX_COMPRESSION_RATIO
+    assert compression_ratio("tôi muốn phản ánh về rác thải ở đầu hẻm") < MAX_COMPRESSION_RATIO
+    assert compression_ratio("") == 0.0
