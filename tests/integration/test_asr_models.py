@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from hotline import cli
+from hotline.commands.call import SAY_VOICE, SAY_WPM
 from hotline.settings import load_settings
 from speech.asr import (
     AsrConfig,
@@ -131,7 +132,9 @@ def test_espeak_phone_whisper_intent_round_trip(whisper: AsrEngine) -> None:
     espeak's formant voice is far harder for Whisper base than a person, so this pins two
     properties rather than a score: what Whisper hears is routed right, and what it garbles ends
     as "no intent" (re-ask / keypad), never as a wrong intent acted on without asking.
-    Measured: 3 of these 5 right and accepted, 2 no intent. Unbiased, Whisper base gets almost
+    Measured with the default fitted window and the `hotline call --say` voice: 2 of these 5
+    right and accepted, the others "no intent" or a wrong intent that is only confirmed (with the
+    full 30 s window and espeak's default voice: 3 of 5). Unbiased, Whisper base gets almost
     none of these words; biased, short answers may come back as other menu words — see
     docs/decisions.md (Speech recognition).
     """
@@ -145,7 +148,8 @@ def test_espeak_phone_whisper_intent_round_trip(whisper: AsrEngine) -> None:
         ("tôi muốn tra cứu hồ sơ", "dossier_status"),
         ("nghe lại", "repeat"),
     ]
-    synth = EspeakSynthesizer()
+    # the voice `hotline call --say` speaks with (espeak's default 150 wpm is harder still)
+    synth = EspeakSynthesizer(SAY_VOICE, words_per_minute=SAY_WPM)
     right, acted_on_wrongly, seen = 0, [], []
     for text, expected in cases:
         heard = whisper.transcribe(
@@ -157,7 +161,7 @@ def test_espeak_phone_whisper_intent_round_trip(whisper: AsrEngine) -> None:
             right += 1
         elif result.intent is not None and result.decision() is Decision.ACCEPT:
             acted_on_wrongly.append(seen[-1])
-    assert right >= 3, seen
+    assert right >= 2, seen
     assert not acted_on_wrongly, acted_on_wrongly
 
 

@@ -26,9 +26,11 @@ async def test_two_recognitions_do_not_block_the_event_loop(tmp_path: Path) -> N
         if line.strip()
     ][:2]
     clips = [phone_line(read_wav(VIVOS / name)) for name, _ in rows]
+    # the full 30 s window (~2 s a decode): work long enough that a loop waiting on it would
+    # stall far past the bound below (the default fitted window decodes these in ~0.4 s)
     config = PoolConfig(
         workers=2,
-        asr=AsrConfig.from_settings(settings, engine="whisper"),
+        asr=AsrConfig.from_settings(settings, engine="whisper", whisper_window="full"),
         prompts_path=tmp_path / "prompts",
         recorded_prompts_path=tmp_path / "recorded",
     )

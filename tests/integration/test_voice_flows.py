@@ -288,7 +288,9 @@ async def test_nonsense_falls_back_to_the_keypad_then_ends_politely(
 ) -> None:
     audio = caller_audio(
         tmp_path / "nonsense.wav",
-        [(3.5, "VIVOSSPK01_R017.wav"), (10.5, "VIVOSSPK01_R018.wav")],
+        # the second sentence 2.5 s after the first ends: inside the re-ask turn's window
+        # (prompts + 4 s no-input) whether the turn took ~0.7 s (now) or ~2 s (full window)
+        [(3.5, "VIVOSSPK01_R017.wav"), (8.5, "VIVOSSPK01_R018.wav")],
     )
     async with voice_hotline(pbx, engine, voice, digit_timeout_ms=4000) as hotline:
         caller = "0912200004"
