@@ -3,14 +3,17 @@
 The call dials the hotline number (HOTLINE_HOTLINE_NUMBER) at HOTLINE_SIP_HOST:HOTLINE_SIP_PORT,
 waits --wait seconds after the answer, presses the --dtmf keys (RFC 4733 events in the RTP
 stream, or SIP INFO with --dtmf-mode info; ',' in the keys is a one-second pause), then speaks
-(--say "Vietnamese text", synthesised with HOTLINE_TTS_BACKEND, or --play FILE.wav) and hangs up
---hangup-after seconds later ('never' waits for Asterisk to hang up). With --observe (default)
-it also logs in to AMI and prints what Asterisk did with the call: prompts played by the
-controller, keys received, the hang-up cause.
+(--say "Vietnamese text", synthesised with HOTLINE_TTS_BACKEND, or --play FILE.wav), presses the
+--then keys after the speech (e.g. ",,,1": three seconds, then 1 to confirm what was heard) and
+hangs up --hangup-after seconds later ('never' waits for Asterisk to hang up). The welcome lasts
+about 12 s and hears keys only, so speak after it (--wait 14); keys may come during it.
+With --observe (default) it also logs in to AMI and prints what Asterisk did with the call:
+prompts played by the controller, keys received, the hang-up cause.
 
 Examples:
   hotline call --dtmf 1                       press 1 at the main menu
   hotline call --dtmf "2" --say "Đèn đường ở phố Huế bị hỏng" --hangup-after 15
+  hotline call --wait 14 --say "tôi muốn phản ánh về rác thải" --then ",,,1" --hangup-after 20
   hotline call --number 19001234              an unknown number: refused (404)
   hotline call --hangup-after never --record /tmp/heard.wav   hear the whole menu
 
@@ -37,7 +40,7 @@ from rich.console import Console
 from hotline.errors import HotlineError
 from hotline.settings import Settings
 from ivr.calllog import mask_number
-from ivr.sipp import CallReport, CallSpec, SippError, SipStep, place_call
+from ivr.sipp import CallReport, CallSpec, Keys, SippError, SipStep, Speech, Step, place_call
 
 HELP = "place a test call with sipp (keys, speech) and print what happened"
 
@@ -73,7 +76,17 @@ def register(parser: argparse.ArgumentParser) -> None:
     speech.add_argument("--say", metavar="TEXT", help="Vietnamese text the caller speaks")
     speech.add_argument("--play", type=Path, metavar="WAV", help="a WAV the caller speaks")
     parser.add_argument(
-        "--wait", type=float, default=1.0, metavar="S", help="seconds after answer before input"
+        "--then",
+        default="",
+        metavar="KEYS",
+        help="keys pressed after the speech, e.g. ',,,1' (',' = one second); RFC 4733 only",
+    )
+    parser.add_argument(
+        "--wait",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="seconds after answer before input (speech: after the ~12 s welcome, e.g. 14)",
     )
     parser.add_argument(
         "--hangup-after",
@@ -253,6 +266,16 @@ async def _call(spec: CallSpec, settings: Settings, observe: bool, console: Cons
         printer.flush(everything=True)
 
 
+def _script(dtmf: str, wav: Path | None, then: str) -> list[Step]:
+    """Keys, speech, then keys in one RTP stream; empty when there are no keys after speech."""
+    if not then:
+        return []
+    steps: list[Step] = [Keys(dtmf)] if dtmf else []
+    if wav is not None:
+        steps.append(Speech(wav))
+    return [*steps, Keys(then)]
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
     console = Console(highlight=False, soft_wrap=True)
     if not getattr(args, "verbose", False):
@@ -262,13 +285,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if args.say:
             wav = _synthesise(args.say, settings, Path(tmp) / "say.wav")
         try:
+            script = _script(args.dtmf, wav, args.then)
             spec = CallSpec(
                 sip_host=args.host or settings.sip_host,
                 sip_port=args.port or settings.sip_port,
                 number=args.number or settings.hotline_number,
-                dtmf=args.dtmf,
+                dtmf="" if script else args.dtmf,
                 dtmf_mode=args.dtmf_mode,
-                wav=wav,
+                wav=None if script else wav,
+                script=script,
                 wait_before_s=args.wait,
                 hangup_after_s=args.hangup_after,
                 caller_id=args.caller,
@@ -283,6 +308,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             f"as {mask_number(spec.caller_id)}"
             + (f", keys {args.dtmf!r} ({spec.mode})" if args.dtmf else "")
             + (f", speech {wav.name}" if wav else "")
+            + (f", then keys {args.then!r}" if args.then else "")
         )
         try:
             report = asyncio.run(_call(spec, settings, args.observe, console))

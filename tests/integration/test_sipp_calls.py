@@ -192,7 +192,7 @@ def test_hotline_call_command_prints_steps_and_observes_keys(
         monkeypatch.setenv(name, value)
     code = main(
         ["call", "--dtmf", "7", "--wait", "0.4", "--hangup-after", "1", "--caller", "0912000004",
-         "--say", "Một hai ba", "--log-dir", str(tmp_path / "cli")]
+         "--say", "Một hai ba", "--then", ",9", "--log-dir", str(tmp_path / "cli")]
     )  # fmt: skip
     out = capsys.readouterr().out
     assert code == 0, out
@@ -200,6 +200,9 @@ def test_hotline_call_command_prints_steps_and_observes_keys(
     assert "AMI the call is parked in AsyncAGI" in out
     assert "AMI Asterisk received key 7" in out
     assert "speech say.wav" in out  # synthesised with espeak-ng, sent after the key
+    # --then: a key after the speech, in the same RTP stream
+    assert "then keys ',9'" in out and "AMI Asterisk received key 9" in out
+    assert out.index("received key 7") < out.index("received key 9")
     # wait, key and 1 s tail are ~100 packets of 230 bytes; the speech adds more than 0.5 s
     assert (tmp_path / "cli" / "input.pcap").stat().st_size > 230 * (100 + 25)
     assert "hung up by caller" in out
