@@ -53,9 +53,10 @@ from ivr.ami.errors import AmiError
 from ivr.ami.events import AsyncAGIStart, Event
 from ivr.pbx import LocalPbx, PbxConfig
 from ivr.pbx.cache import remove_tree
+from ivr.session import SessionConfig
 from ivr.sipp import CallSpec, place_call
 from ivr.voice.audiosocket import AudioSocketServer
-from ivr.voice.listener import AudioSocketListener, ListenerConfig
+from ivr.voice.listener import EARLY_S, AudioSocketListener, ListenerConfig
 from speech.asr import AsrConfig, wer
 from speech.workers import PoolConfig, SpeechPool
 
@@ -271,10 +272,16 @@ def main() -> int:
     parser.add_argument("--max-calls", type=int, default=4, help="largest N (1, 2, 4, ...)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of N calls per level")
     parser.add_argument(
-        "--silence", type=float, default=0.6, help="end-of-speech silence, s (the product default)"
+        "--silence",
+        type=float,
+        default=SessionConfig().answer_silence_s,
+        help="end-of-speech silence, s (default: the product's for a short answer)",
     )
     parser.add_argument(
-        "--early", type=float, default=0.15, help="pause that starts a speculative ASR (0 = off)"
+        "--early",
+        type=float,
+        default=EARLY_S,
+        help="pause that starts a speculative ASR (0 = off; default: the product's)",
     )
     parser.add_argument("--engine", default="whisper", choices=("whisper", "vosk"))
     parser.add_argument(

@@ -55,6 +55,7 @@ log = logging.getLogger(__name__)
 
 FRAME_BYTES = int(RATE * FRAME_S) * 2
 SILENCE_FRAME = bytes(FRAME_BYTES)
+EARLY_S = 0.15  # default pause that starts a speculative recognition (docs: Turn latency)
 
 
 class AgiRunner(Protocol):
@@ -89,7 +90,7 @@ class ListenerConfig:
     pbx_recordings: str = "/var/lib/hotline/recordings"
     audiosocket_host: str = "127.0.0.1"  # as Asterisk dials it
     connect_timeout_s: float = 5.0
-    early_s: float = 0.15  # pause before a speculative recognition starts
+    early_s: float = EARLY_S  # pause before a speculative recognition starts
     speculate_max_s: float = 10.0  # no speculation on longer utterances
 
     def host_prompt(self, prompt: str) -> Path:

@@ -18,9 +18,9 @@ utterances are encoded with their own length plus ``fit_margin_s`` (2 s) of padd
 ``audio_ctx`` trick of whisper.cpp. A shorter window loses the model's sense of where the audio
 ends, so the decoder is bounded (``FIT_TOKENS_PER_S``), nudged off loops
 (``FIT_REPETITION_PENALTY``) and a looped tail is cut (``collapse_repeats``). Measured on the 20
-vivos phone-line files: WER 44.0 % vs 42.4 % with the full window, decode ~0.35 s vs ~1.7 s
-per utterance (docs/benchmarks.md "Speech recognition"). Audio that would not fit in 30 s with
-the margin takes the full-window path (faster-whisper's own, 30 s chunks).
+vivos phone-line files: WER 44.0 % vs 42.4 % with the full window, decode median 0.47 s vs
+2.03 s per utterance (docs/benchmarks.md "Speech recognition"). Audio that would not fit in
+30 s with the margin takes the full-window path (faster-whisper's own, 30 s chunks).
 The model directory is local (``local_files_only``; ``HF_HUB_OFFLINE=1``): nothing downloads.
 """
 
@@ -143,6 +143,12 @@ class WhisperEngine:
             )
         except (RuntimeError, ValueError, OSError) as exc:
             raise AsrError(f"cannot load Whisper model {model_dir}: {exc}") from exc
+        from faster_whisper.tokenizer import Tokenizer
+
+        # the fitted path's decoder prompt (the full path builds its own in faster-whisper)
+        self._tokenizer = Tokenizer(
+            self._model.hf_tokenizer, True, task="transcribe", language=language
+        )
         self.model_dir = model_dir
         self.beam_size = beam_size
         self.language = language
@@ -207,7 +213,6 @@ class WhisperEngine:
     ) -> AsrResult:
         """Decode a short utterance with an encoder window fitted to it (see module doc)."""
         from ctranslate2 import StorageView
-        from faster_whisper.tokenizer import Tokenizer
         from faster_whisper.vad import collect_chunks, get_speech_timestamps
 
         def empty() -> AsrResult:
@@ -229,7 +234,7 @@ class WhisperEngine:
         window = np.zeros((features.shape[0], frames), dtype=np.float32)
         used = min(frames, features.shape[-1])
         window[:, :used] = features[:, :used]
-        tokenizer = Tokenizer(model.hf_tokenizer, True, task="transcribe", language=self.language)
+        tokenizer = self._tokenizer
         prompt = model.get_prompt(tokenizer, [], without_timestamps=True, hotwords=hotwords)
         speech_s = len(samples) / WHISPER_RATE
         max_length = min(
